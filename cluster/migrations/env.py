@@ -1,0 +1,46 @@
+"""Alembic environment: runs Helio's migrations on SQLite or PostgreSQL through the async engine."""
+
+from __future__ import annotations
+
+import asyncio
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+from cluster.db import create_engine
+from cluster.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _do_run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async(url: str) -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    async with engine.connect() as connection:
+        await connection.run_sync(_do_run)
+        await connection.commit()
+    await engine.dispose()
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.attributes["url"], target_metadata=target_metadata,
+                      literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(_run_async(config.attributes["url"]))

@@ -1,0 +1,137 @@
+"""Passwords (argon2 via pwdlib), access JWTs (PyJWT), refresh tokens and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+
+ACCESS_TOKEN_TYPE = "access"
+API_KEY_PREFIX = "hk_"
+REFRESH_TOKEN_PREFIX = "hr_"
+_API_KEY_VISIBLE_CHARS = 8
+_REQUIRED_CLAIMS = ["typ", "sub", "role", "exp", "iat", "nbf", "jti"]
+
+
+class InvalidToken(Exception):
+    """The presented credential is not a valid access token (always maps to 401)."""
+
+
+@lru_cache(maxsize=1)
+def _password_hasher() -> PasswordHash:
+    return PasswordHash.recommended()
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Verified against for unknown users so login timing does not reveal which emails exist.
+    return _password_hasher().hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher().hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Constant-time-ish: an unknown user (None) still costs one argon2 verification."""
+    if password_hash is None:
+        _password_hasher().verify(password, _dummy_hash())
+        return False
+    return _password_hasher().verify(password, password_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    subject: uuid.UUID
+    role: str
+    jti: str
+    expires_at: datetime
+
+
+class TokenSigner:
+    """Issues and verifies access JWTs with one symmetric key and a pinned algorithm."""
+
+    def __init__(self, secret: str, algorithm: str, access_ttl_s: int) -> None:
+        self._secret = secret
+        self._algorithm = algorithm
+        self._access_ttl = timedelta(seconds=access_ttl_s)
+
+    @property
+    def access_ttl_s(self) -> int:
+        return int(self._access_ttl.total_seconds())
+
+    def issue_access(self, *, subject: uuid.UUID, role: str, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        payload: dict[str, Any] = {
+            "typ": ACCESS_TOKEN_TYPE,
+            "sub": str(subject),
+            "role": role,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._access_ttl,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(payload, self._secret, algorithm=self._algorithm)
+
+    def verify_access(self, token: str) -> AccessClaims:
+        try:
+            # `algorithms` is pinned: `alg: none` and algorithm confusion are rejected here.
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if payload.get("typ") != ACCESS_TOKEN_TYPE:
+            raise InvalidToken("not an access token")
+        try:
+            subject = uuid.UUID(str(payload["sub"]))
+        except ValueError as exc:
+            raise InvalidToken("malformed subject") from exc
+        return AccessClaims(
+            subject=subject,
+            role=str(payload["role"]),
+            jti=str(payload["jti"]),
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+        )
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a high-entropy secret (refresh tokens, API keys): enough, and indexable."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_refresh_token() -> str:
+    return REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    key: str
+    prefix: str
+    key_hash: str
+
+
+def new_api_key() -> NewApiKey:
+    body = secrets.token_urlsafe(32)
+    key = API_KEY_PREFIX + body
+    return NewApiKey(key=key, prefix=key[: len(API_KEY_PREFIX) + _API_KEY_VISIBLE_CHARS],
+                     key_hash=digest(key))
+
+
+def looks_like_api_key(credential: str) -> bool:
+    return credential.startswith(API_KEY_PREFIX)
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,131 @@
+"""Helio settings, read from `HELIO_*` environment variables (pydantic-settings).
+
+Nothing here runs at import time: call `load_settings()` (or build `Settings(...)`
+directly in tests) and pass the object on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+JWT_SECRET_FILE = "jwt_secret"
+# Values that must never sign tokens in production.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "helio"})
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration cannot be used to start Helio."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HELIO_", extra="ignore", validate_default=True, frozen=True
+    )
+
+    env: Literal["development", "production"] = "development"
+    home: Path = Field(default_factory=lambda: Path.home() / ".helio")
+    database_url: str | None = None
+    redis_url: SecretStr | None = None
+    data_root: str | None = None
+
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300)
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_request_bytes: int = Field(default=1 << 20, ge=1024)
+    max_upload_bytes: int = Field(default=1 << 30, ge=1024)
+
+    ray_address: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(default=8265, ge=1, le=65535)
+    metrics_export_port: int = Field(default=8080, ge=1, le=65535)
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    haproxy: Literal["auto", "on", "off"] = "auto"
+
+    # How long a replica trusts its local copy of a user / API key record.
+    auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log: bool = False
+
+    admin_email: str | None = None
+    admin_password: SecretStr | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'helio.db'}"
+
+    @property
+    def resolved_data_root(self) -> str:
+        return self.data_root or str(self.home / "data")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and apply explicit overrides)."""
+    return Settings(**overrides)
+
+
+def resolve_jwt_secret(settings: Settings) -> str:
+    """Return the JWT signing secret, refusing unsafe ones in production.
+
+    In development a random secret is generated once into `$HELIO_HOME` (mode 0600)
+    so tokens survive restarts and every replica on this machine agrees on it.
+    """
+    configured = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    if settings.env == "production":
+        if configured is None:
+            raise SettingsError(
+                "HELIO_JWT_SECRET is required when HELIO_ENV=production "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if configured.strip().lower() in PLACEHOLDER_SECRETS or len(configured) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                "HELIO_JWT_SECRET is a placeholder or shorter than "
+                f"{MIN_SECRET_LENGTH} characters; refusing to start with HELIO_ENV=production"
+            )
+        return configured
+    if configured:
+        return configured
+    return _read_or_create_secret(settings.home / JWT_SECRET_FILE)
+
+
+def _read_or_create_secret(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text().strip()
+        if len(value) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"{path} holds a secret that is too short; delete it") from None
+        return value
+    value = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,59 @@
+"""The FastAPI application factory: gateway -> auth -> router -> services -> formatter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
+
+from cluster.logging import configure_logging
+from cluster.settings import Settings
+from deployments.api.context import ApiContext
+from deployments.api.deps import authorize
+from deployments.api.middleware import GatewayMiddleware, body_limits
+from deployments.api.permissions import access_for, operation_id
+from deployments.api.problems import install_problem_handlers
+from deployments.api.routes import api_keys, audit, auth, health, users
+
+API_PREFIX = "/api/v1"
+# Routes whose body is a file upload get `max_upload_bytes` instead of `max_request_bytes`.
+UPLOAD_ROUTES: set[tuple[str, str]] = {("POST", f"{API_PREFIX}/datasets"),
+                                       ("POST", f"{API_PREFIX}/jobs")}
+
+
+def create_api(settings: Settings, ctx: ApiContext | None = None) -> FastAPI:
+    configure_logging(settings.log_level)
+    context = ctx or ApiContext.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await context.close()
+
+    app = FastAPI(
+        title="Helio API",
+        version="1.0.0",
+        description="Self-hosted analytics and ML platform on Ray.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+        dependencies=[Depends(authorize)],
+        lifespan=lifespan,
+    )
+    app.state.ctx = context
+    install_problem_handlers(app)
+    for module in (health, auth, users, api_keys, audit):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            access_for(route)  # fail fast on a route missing from the table
+    app.add_middleware(
+        GatewayMiddleware,
+        body_limit_for=body_limits(default=settings.max_request_bytes,
+                                   upload=settings.max_upload_bytes, upload_routes=UPLOAD_ROUTES),
+        access_log=settings.access_log,
+    )
+    return app

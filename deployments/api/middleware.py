@@ -1,0 +1,125 @@
+"""Gateway middleware: request ids, body size limits, last-resort 500s, access log.
+
+A pure ASGI middleware (no BaseHTTPMiddleware) so it costs little per request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from deployments.api.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+REQUEST_ID_HEADER = b"x-request-id"
+_REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:-]{8,128}$")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class GatewayMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        body_limit_for: Callable[[Scope], int],
+        access_log: bool,
+    ) -> None:
+        self.app = app
+        self.body_limit_for = body_limit_for
+        self.access_log = access_log
+        self.log = structlog.get_logger("helio.http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, REQUEST_ID_HEADER)
+        request_id = given.decode() if given and _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        status_holder = [0]
+        limit = self.body_limit_for(scope)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._send_problem(send, request_id, 413,
+                                     f"Request body exceeds the limit of {limit} bytes")
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # FastAPI re-raises HTTPException from body parsing -> problem handler.
+                    raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
+            return message
+
+        rid_header = (REQUEST_ID_HEADER, request_id.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), rid_header]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            self.log.exception("unhandled_exception", request_id=request_id,
+                               method=scope.get("method"), path=scope.get("path"))
+            if status_holder[0] == 0:
+                status_holder[0] = 500
+                await self._send_problem(send, request_id, 500,
+                                         "An unexpected error occurred; quote the request id.")
+        finally:
+            if self.access_log:
+                self.log.info(
+                    "request", request_id=request_id, method=scope.get("method"),
+                    path=scope.get("path"), status=status_holder[0],
+                    principal=state.get("principal_id"),
+                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+
+    @staticmethod
+    async def _send_problem(send: Send, request_id: str, status: int, detail: str) -> None:
+        body = json.dumps(problem_body(status, detail, request_id=request_id)).encode()
+        headers: list[tuple[bytes, bytes]] = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (REQUEST_ID_HEADER, request_id.encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def body_limits(*, default: int, upload: int, upload_routes: set[tuple[str, str]]) -> Callable[
+    [Scope], int
+]:
+    def limit_for(scope: Scope) -> int:
+        key: tuple[str, str] = (str(scope.get("method", "")), str(scope.get("path", "")))
+        return upload if key in upload_routes else default
+
+    return limit_for
+
+

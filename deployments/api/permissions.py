@@ -1,0 +1,66 @@
+"""The one permission table: which roles may call which operation.
+
+Keys are operation ids (`{tag}-{handler}`). Every route of the app must have an
+entry; `create_api` refuses to build an app with an unlisted route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi.routing import APIRoute
+
+from cluster.models import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    public: bool
+    roles: frozenset[Role]
+
+    def allows(self, role: Role) -> bool:
+        return self.public or role in self.roles
+
+
+PUBLIC = Access(public=True, roles=frozenset())
+
+
+def roles(*allowed: Role) -> Access:
+    return Access(public=False, roles=frozenset(allowed))
+
+
+ADMIN = roles(Role.admin)
+WRITERS = roles(Role.admin, Role.analyst)
+READERS = roles(Role.admin, Role.analyst, Role.viewer)
+ANY_PRINCIPAL = roles(*Role)
+
+PERMISSIONS: dict[str, Access] = {
+    "health-liveness": PUBLIC,
+    "health-readiness": PUBLIC,
+    "auth-login": PUBLIC,
+    "auth-refresh": PUBLIC,
+    "auth-logout": PUBLIC,
+    "users-read_me": ANY_PRINCIPAL,
+    "users-list_users": ADMIN,
+    "users-create_user": ADMIN,
+    "users-read_user": ADMIN,
+    "users-update_user": ADMIN,
+    "users-delete_user": ADMIN,
+    "api_keys-create_api_key": WRITERS,
+    "api_keys-list_api_keys": WRITERS,
+    "api_keys-revoke_api_key": WRITERS,
+    "audit-list_audit": ADMIN,
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """`{tag}-{handler}`: the OpenAPI operation id and the key into PERMISSIONS."""
+    return f"{route.tags[0]}-{route.name}"
+
+
+def access_for(route: APIRoute) -> Access:
+    key = operation_id(route)
+    try:
+        return PERMISSIONS[key]
+    except KeyError:
+        raise LookupError(f"route {key!r} has no entry in the permission table") from None

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from deployments.api.deps import ContextDep
+from deployments.api.schemas import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health)
+async def liveness() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "A dependency is unreachable"}})
+async def readiness(ctx: ContextDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        async with ctx.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2.0)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means "not ready", reported by class name only
+        checks["database"] = f"unreachable ({type(exc).__name__})"
+    checks["ray"] = await asyncio.to_thread(_ray_status)
+    ready = all(v == "ok" for v in checks.values())
+    body = Readiness(status="ready" if ready else "not_ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+def _ray_status() -> str:
+    import ray
+
+    if not ray.is_initialized():
+        return "not connected"
+    try:
+        ray.cluster_resources()
+    except Exception as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return "ok"

@@ -1,0 +1,142 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), real Redis, one Ray session.
+
+Set HELIO_TEST_DATABASE_URL / HELIO_TEST_REDIS_URL to run against the real services;
+with HELIO_TEST_REQUIRE_SERVICES=1 a missing service fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, text
+from sqlalchemy.engine import make_url
+
+from cluster.db import create_engine, create_session_factory, normalize_database_url
+from cluster.migrate import upgrade
+from cluster.models import ApiKey, AuditLog, RefreshToken, Role, User
+from cluster.security import hash_password
+from cluster.settings import Settings
+
+TEST_SECRET = "test-secret-" + "x" * 60
+REQUIRE_SERVICES = os.environ.get("HELIO_TEST_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(what: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (HELIO_TEST_REQUIRE_SERVICES=1) but not configured")
+    pytest.skip(f"{what} not configured")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the configured PostgreSQL server, dropped at the end."""
+    base = os.environ.get("HELIO_TEST_DATABASE_URL")
+    if not base:
+        service_missing("HELIO_TEST_DATABASE_URL (PostgreSQL)")
+    admin_url = make_url(normalize_database_url(base))
+    name = f"helio_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(statement: str) -> None:
+        engine = create_engine(admin_url.render_as_string(hide_password=False),
+                               isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'helio.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every DB test runs on both backends, schema built by the real migrations."""
+    url: str = request.getfixturevalue(f"{request.param}_url" if request.param == "sqlite"
+                                       else "postgres_url")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, jwt_secret=TEST_SECRET,
+                    auth_cache_ttl_s=0.0)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Any]:
+    """Session factory on the test DB; tables are emptied after each test."""
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    yield sessions
+    async with engine.begin() as conn:
+        for table in (AuditLog, RefreshToken, ApiKey, User):
+            await conn.execute(delete(table))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings, db: Any) -> AsyncIterator[Any]:
+    from deployments.api.main import create_api
+
+    api = create_api(settings)
+    yield api
+    await api.state.ctx.close()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+        yield c
+
+
+class Users:
+    """Creates users straight in the DB and logs them in through the API."""
+
+    def __init__(self, sessions: Any, client: httpx.AsyncClient) -> None:
+        self.sessions = sessions
+        self.client = client
+
+    async def create(self, role: Role, email: str | None = None,
+                     password: str = "correct horse battery") -> User:
+        user = User(email=email or f"{role.value}-{uuid.uuid4().hex[:6]}@example.com",
+                    password_hash=hash_password(password), role=role.value, is_active=True)
+        async with self.sessions() as session:
+            session.add(user)
+            await session.commit()
+        return user
+
+    async def login(self, email: str, password: str = "correct horse battery") -> dict[str, Any]:
+        response = await self.client.post("/api/v1/auth/token",
+                                          data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        tokens: dict[str, Any] = response.json()
+        return tokens
+
+    async def token_for(self, role: Role) -> str:
+        user = await self.create(role)
+        return str((await self.login(user.email))["access_token"])
+
+
+@pytest.fixture
+def users(db: Any, client: httpx.AsyncClient) -> Users:
+    return Users(db, client)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
