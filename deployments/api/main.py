@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.routing import APIRoute
 
 from cluster.logging import configure_logging
 from cluster.settings import Settings
 from deployments.api.context import ApiContext
 from deployments.api.deps import authorize
 from deployments.api.middleware import GatewayMiddleware, body_limits
-from deployments.api.permissions import access_for, operation_id
+from deployments.api.permissions import access_for, mounted_routes, operation_id
 from deployments.api.problems import install_problem_handlers
 from deployments.api.routes import api_keys, audit, auth, health, users
 
@@ -47,9 +46,8 @@ def create_api(settings: Settings, ctx: ApiContext | None = None) -> FastAPI:
     install_problem_handlers(app)
     for module in (health, auth, users, api_keys, audit):
         app.include_router(module.router, prefix=API_PREFIX)
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            access_for(route)  # fail fast on a route missing from the table
+    for mounted in mounted_routes(app):
+        access_for(mounted.route)  # fail fast on a route missing from the table
     app.add_middleware(
         GatewayMiddleware,
         body_limit_for=body_limits(default=settings.max_request_bytes,

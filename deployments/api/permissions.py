@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from cluster.models import Role
 
@@ -56,6 +57,24 @@ PERMISSIONS: dict[str, Access] = {
 def operation_id(route: APIRoute) -> str:
     """`{tag}-{handler}`: the OpenAPI operation id and the key into PERMISSIONS."""
     return f"{route.tags[0]}-{route.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class MountedRoute:
+    path: str
+    methods: frozenset[str]
+    route: APIRoute
+
+
+def mounted_routes(app: FastAPI) -> list[MountedRoute]:
+    """The app's API routes with their full paths (FastAPI keeps included routers nested)."""
+    found = []
+    for ctx in iter_route_contexts(app.routes):
+        original = ctx.original_route
+        if isinstance(original, APIRoute):
+            found.append(MountedRoute(path=str(ctx.path), methods=frozenset(ctx.methods or ()),
+                                      route=original))
+    return found
 
 
 def access_for(route: APIRoute) -> Access:
