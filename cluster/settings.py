@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1 << 30, ge=1024)
 
     ray_address: str | None = None
+    ray_port: int = Field(default=6390, ge=1, le=65535)  # not 6379: Redis often lives there
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     dashboard_host: str = "127.0.0.1"

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from cluster.logging import configure_logging
 from cluster.settings import Settings
@@ -22,7 +23,9 @@ UPLOAD_ROUTES: set[tuple[str, str]] = {("POST", f"{API_PREFIX}/datasets"),
                                        ("POST", f"{API_PREFIX}/jobs")}
 
 
-def create_api(settings: Settings, ctx: ApiContext | None = None) -> FastAPI:
+def create_api(
+    settings: Settings, ctx: ApiContext | None = None, *, behind_serve: bool = False
+) -> FastAPI:
     configure_logging(settings.log_level)
     context = ctx or ApiContext.build(settings)
 
@@ -53,5 +56,12 @@ def create_api(settings: Settings, ctx: ApiContext | None = None) -> FastAPI:
         body_limit_for=body_limits(default=settings.max_request_bytes,
                                    upload=settings.max_upload_bytes, upload_routes=UPLOAD_ROUTES),
         access_log=settings.access_log,
+        behind_serve=behind_serve,
     )
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_credentials=True, allow_methods=["*"],
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key",
+                                          "X-Request-ID"],
+                           expose_headers=["X-Request-ID"])
     return app

@@ -36,10 +36,14 @@ class GatewayMiddleware:
         *,
         body_limit_for: Callable[[Scope], int],
         access_log: bool,
+        behind_serve: bool = False,
     ) -> None:
         self.app = app
         self.body_limit_for = body_limit_for
         self.access_log = access_log
+        # Serve's own middleware already picked the request id (client's or generated), put it
+        # in the request headers and adds it to the response: reuse it, do not add a second.
+        self.behind_serve = behind_serve
         self.log = structlog.get_logger("helio.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,7 +51,10 @@ class GatewayMiddleware:
             await self.app(scope, receive, send)
             return
         given = _header(scope, REQUEST_ID_HEADER)
-        request_id = given.decode() if given and _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+        if given and (self.behind_serve or _REQUEST_ID_RE.match(given)):
+            request_id = given.decode("latin-1")[:128]
+        else:
+            request_id = uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         if scope["type"] == "websocket":
@@ -60,7 +67,8 @@ class GatewayMiddleware:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._send_problem(send, request_id, 413,
-                                     f"Request body exceeds the limit of {limit} bytes")
+                                     f"Request body exceeds the limit of {limit} bytes",
+                                     add_header=not self.behind_serve)
             return
 
         received = 0
@@ -75,12 +83,14 @@ class GatewayMiddleware:
                     raise HTTPException(413, f"Request body exceeds the limit of {limit} bytes")
             return message
 
-        rid_header = (REQUEST_ID_HEADER, request_id.encode())
+        rid_header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
+        add_header = not self.behind_serve
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), rid_header]
+                if add_header:
+                    message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
 
         try:
@@ -91,7 +101,8 @@ class GatewayMiddleware:
             if status_holder[0] == 0:
                 status_holder[0] = 500
                 await self._send_problem(send, request_id, 500,
-                                         "An unexpected error occurred; quote the request id.")
+                                         "An unexpected error occurred; quote the request id.",
+                                         add_header=add_header)
         finally:
             if self.access_log:
                 self.log.info(
@@ -102,13 +113,16 @@ class GatewayMiddleware:
                 )
 
     @staticmethod
-    async def _send_problem(send: Send, request_id: str, status: int, detail: str) -> None:
+    async def _send_problem(
+        send: Send, request_id: str, status: int, detail: str, *, add_header: bool
+    ) -> None:
         body = json.dumps(problem_body(status, detail, request_id=request_id)).encode()
         headers: list[tuple[bytes, bytes]] = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
-            (REQUEST_ID_HEADER, request_id.encode()),
         ]
+        if add_header:
+            headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -1,0 +1,241 @@
+"""The `helio` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cluster.settings import Settings, SettingsError, load_settings, resolve_jwt_secret
+
+app = typer.Typer(help="Helio: analytics and ML platform on Ray.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+console = Console()
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+        resolve_jwt_secret(settings)
+    except (SettingsError, ValueError) as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    return settings
+
+
+def _ray_address(settings: Settings) -> str | None:
+    return settings.ray_address or os.environ.get("RAY_ADDRESS") or None
+
+
+def _dashboard_url(settings: Settings, address: str | None) -> str:
+    if address and address.startswith(("http://", "https://")):
+        return address
+    if address:
+        host = address.removeprefix("ray://").split(":")[0]
+        return f"http://{host}:{settings.dashboard_port}"
+    return f"http://{settings.dashboard_host}:{settings.dashboard_port}"
+
+
+def _api_url(settings: Settings) -> str:
+    scheme = "https" if settings.ssl_certfile else "http"
+    return f"{scheme}://{settings.host}:{settings.port}"
+
+
+def _wait_ready(settings: Settings, timeout_s: float = 60.0) -> None:
+    url = _api_url(settings) + "/api/v1/ready"
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=5.0, verify=False)  # noqa: S501 - local self-check
+            if response.status_code == 200:
+                return
+            last = response.text[:500]
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+        time.sleep(0.5)
+    raise RuntimeError(f"API not ready at {url} after {timeout_s:.0f}s: {last}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from cluster.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.resolved_database_url, revision)
+    console.print(f"[green]Database at {revision}[/green]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert migrations down to REVISION (`base` removes everything)."""
+    from cluster.migrate import downgrade
+
+    settings = _settings()
+    downgrade(settings.resolved_database_url, revision)
+    console.print(f"[yellow]Database at {revision}[/yellow]")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="Login email")],
+    role: Annotated[str, typer.Option(help="admin, analyst, viewer or app")] = "viewer",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)] = "",
+) -> None:
+    """Create a user directly in the database."""
+    from pydantic import ValidationError
+
+    from cluster.accounts import create_account
+    from cluster.models import Role
+    from deployments.api.schemas import UserCreate
+
+    settings = _settings()
+    try:
+        body = UserCreate(email=email, password=password, role=Role(role))
+    except (ValidationError, ValueError) as exc:
+        console.print(f"[red]Invalid user:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        user = asyncio.run(create_account(settings, email=body.email, password=body.password,
+                                          role=body.role))
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]Created {user.email} ({user.role})[/green]")
+
+
+@app.command()
+def up(
+    detach: Annotated[bool, typer.Option(help="Return once Helio is running")] = False,
+) -> None:
+    """Start Helio: Ray head (or join RAY_ADDRESS), migrations, first admin, Serve app."""
+    from cluster.accounts import ensure_first_admin
+    from cluster.local_ray import cluster_env, start_head, use_haproxy
+    from cluster.migrate import upgrade
+    from cluster.serve_deploy import deploy, render_serve_config
+
+    started = time.monotonic()
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with console.status("Migrating the database…"):
+        upgrade(settings.resolved_database_url)
+        admin = asyncio.run(ensure_first_admin(settings))
+    env = cluster_env(settings)
+    address = _ray_address(settings)
+    try:
+        if address is None:
+            with console.status("Starting the local Ray head…"):
+                start_head(settings, env)
+        dashboard = _dashboard_url(settings, address)
+        with console.status("Deploying the Serve application…"):
+            deploy(dashboard, render_serve_config(settings), env)
+            _wait_ready(settings)
+    except Exception as exc:
+        console.print(f"[red]helio up failed:[/red] {exc}")
+        if address is None:
+            _down(settings)
+        raise typer.Exit(1) from None
+
+    table = Table(title=f"Helio is up ({time.monotonic() - started:.1f}s)", show_header=False)
+    table.add_row("API", _api_url(settings) + "/api/v1")
+    table.add_row("API docs", _api_url(settings) + "/api/v1/docs")
+    table.add_row("Ray dashboard", dashboard)
+    table.add_row("Prometheus metrics", f"http://127.0.0.1:{settings.metrics_export_port}/metrics")
+    table.add_row("Ingress", "HAProxy" if use_haproxy(settings) else "Serve proxy")
+    table.add_row("Database", _masked_url(settings.resolved_database_url))
+    table.add_row("Admin", admin.email)
+    if admin.generated_password:
+        table.add_row("Admin password", f"{admin.generated_password}  (shown once; change it)")
+    console.print(table)
+    if detach:
+        return
+    console.print("Press Ctrl-C to stop.")
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    if address is None:
+        _down(settings)
+
+
+def _masked_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _down(settings: Settings) -> None:
+    from cluster.local_ray import recorded_head, stop_head
+
+    if recorded_head(settings) is None:
+        console.print("Nothing to stop: no Ray head started by `helio up` for this HELIO_HOME.")
+        return
+    with console.status("Stopping…"):
+        stopped = stop_head(settings)
+    console.print(f"[green]Stopped {len(stopped)} processes.[/green]")
+
+
+@app.command()
+def down() -> None:
+    """Stop what `helio up` started (Serve, HAProxy, the Ray head), by pid."""
+    _down(load_settings())
+
+
+@app.command()
+def deploy() -> None:
+    """Push deployments/serve_config.yaml to a running cluster (RAY_ADDRESS or local head)."""
+    from cluster.local_ray import cluster_env
+    from cluster.serve_deploy import deploy as push, render_serve_config
+
+    settings = _settings()
+    dashboard = _dashboard_url(settings, _ray_address(settings))
+    push(dashboard, render_serve_config(settings), cluster_env(settings))
+    console.print(f"[green]Deployed to {dashboard}[/green]")
+
+
+@app.command()
+def status() -> None:
+    """Show settings (secrets masked), the Ray head and the API's readiness."""
+    from cluster.local_ray import recorded_head
+
+    settings = load_settings()
+    table = Table(title="Helio settings")
+    table.add_column("setting")
+    table.add_column("value")
+    for name, value in settings.model_dump().items():
+        shown = "***" if name in {"jwt_secret", "admin_password", "redis_url"} and value else value
+        if name == "database_url" and value:
+            shown = _masked_url(value)
+        table.add_row(f"HELIO_{name.upper()}", str(shown))
+    console.print(table)
+    head = recorded_head(settings)
+    console.print(f"Ray head: {'running, ' + head.dashboard_url if head else 'not started here'}")
+    try:
+        ready = httpx.get(_api_url(settings) + "/api/v1/ready", timeout=3.0, verify=False)  # noqa: S501
+        console.print(f"API: {ready.status_code} {ready.text}")
+    except httpx.HTTPError as exc:
+        console.print(f"API: unreachable ({type(exc).__name__})")
+
+
+def main() -> None:  # pragma: no cover
+    app()

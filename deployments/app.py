@@ -1,0 +1,42 @@
+"""The Helio Serve application: `build_app(args)` is the import path in serve_config.yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+from ray.serve import Application
+
+from cluster.settings import load_settings
+from deployments.api.main import create_api
+
+
+class AppArgs(BaseModel):
+    """Arguments of the Helio application (the `args:` block of the Serve config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Overrides for HELIO_* settings on every replica; secrets belong in the "
+        "environment, not here.",
+    )
+
+
+@serve.deployment(name="ApiIngress", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0.5})
+@serve.ingress()
+class ApiIngress:
+    """FastAPI ingress; the app is built on each replica from that replica's settings."""
+
+    def __init__(self, settings_overrides: dict[str, Any]) -> None:
+        self._settings = load_settings(**settings_overrides)
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_api(self._settings, behind_serve=True)
+
+
+def build_app(args: dict[str, Any] | AppArgs) -> Application:
+    parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
+    return ApiIngress.bind(parsed.settings)
