@@ -140,3 +140,14 @@ def users(db: Any, client: httpx.AsyncClient) -> Users:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+from tests.ray_session import (  # noqa: E402
+    configure_ray_auth,
+    ray_session,  # noqa: F401  (fixture)
+    serve_http_port,  # noqa: F401  (fixture)
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    configure_ray_auth()

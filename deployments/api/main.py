@@ -13,6 +13,7 @@ from cluster.settings import Settings
 from deployments.api.context import ApiContext
 from deployments.api.deps import authorize
 from deployments.api.middleware import GatewayMiddleware, body_limits
+from deployments.api.openapi import install_openapi
 from deployments.api.permissions import access_for, mounted_routes, operation_id
 from deployments.api.problems import install_problem_handlers
 from deployments.api.routes import api_keys, audit, auth, health, users
@@ -51,6 +52,7 @@ def create_api(
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table
+    install_openapi(app, token_url=f"{API_PREFIX}/auth/token")
     app.add_middleware(
         GatewayMiddleware,
         body_limit_for=body_limits(default=settings.max_request_bytes,

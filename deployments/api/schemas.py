@@ -144,3 +144,19 @@ class Readiness(BaseModel):
 
 Limit = Annotated[int, Field(ge=1, le=500)]
 Offset = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    request_id: str | None
+    errors: list[FieldError] | None = None
