@@ -58,6 +58,14 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("HELIO_TEST_REDIS_URL")
+    if not url:
+        service_missing("HELIO_TEST_REDIS_URL (Redis)")
+    return str(url)
+
+
+@pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'helio.db'}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cluster.db import create_engine, create_session_factory
@@ -19,6 +20,7 @@ class ApiContext:
     sessions: async_sessionmaker[AsyncSession]
     signer: TokenSigner
     authenticator: Authenticator
+    redis: Redis | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> ApiContext:
@@ -33,7 +35,13 @@ class ApiContext:
             signer=signer,
             authenticator=Authenticator(signer=signer, sessions=sessions,
                                         cache_ttl_s=settings.auth_cache_ttl_s),
+            # from_url connects lazily, on first use.
+            redis=Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=2.0,
+                                 socket_connect_timeout=2.0)
+            if settings.redis_url else None,
         )
 
     async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.engine.dispose()

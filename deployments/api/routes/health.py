@@ -20,6 +20,7 @@ async def liveness() -> Health:
 @router.get("/ready", response_model=Readiness,
             responses={503: {"model": Readiness, "description": "A dependency is unreachable"}})
 async def readiness(ctx: ContextDep) -> JSONResponse:
+    """Ready when the database, Redis (if configured) and Ray answer."""
     checks: dict[str, str] = {}
     try:
         async with ctx.engine.connect() as conn:
@@ -27,6 +28,12 @@ async def readiness(ctx: ContextDep) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as exc:  # any failure means "not ready", reported by class name only
         checks["database"] = f"unreachable ({type(exc).__name__})"
+    if ctx.redis is not None:
+        try:
+            await asyncio.wait_for(ctx.redis.ping(), timeout=2.0)
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unreachable ({type(exc).__name__})"
     checks["ray"] = await asyncio.to_thread(_ray_status)
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ready" if ready else "not_ready", checks=checks)

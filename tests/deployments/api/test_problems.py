@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import APIRouter
+from pydantic import SecretStr
 
 from deployments.api import permissions
 from deployments.api.main import create_api
@@ -78,3 +79,20 @@ async def test_health_and_ready(client):
     assert (await client.get("/api/v1/health")).json() == {"status": "ok"}
     ready = await client.get("/api/v1/ready")
     assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_ready_reports_redis(settings, db, redis_url):
+    from tests.ray_session import free_port
+
+    for url, expected in ((redis_url, "ok"), (f"redis://127.0.0.1:{free_port()}/0", None)):
+        app = create_api(settings.model_copy(update={"redis_url": SecretStr(url)}))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as c:
+            ready = await c.get("/api/v1/ready")
+        await app.state.ctx.close()
+        checks = ready.json()["checks"]
+        if expected:
+            assert checks["redis"] == "ok"
+        else:
+            assert checks["redis"].startswith("unreachable") and ready.status_code == 503
+            assert ready.json()["status"] == "not_ready"
