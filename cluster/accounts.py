@@ -26,7 +26,9 @@ async def create_account(settings: Settings, *, email: str, password: str, role:
     engine = create_engine(settings.resolved_database_url)
     try:
         async with create_session_factory(engine)() as session:
-            exists = await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+            exists = await session.scalar(
+                select(User).where(func.lower(User.email) == email.lower())
+            )
             if exists is not None:
                 raise ValueError(f"a user with email {email} already exists")
             user = User(email=email, password_hash=hash_password(password), role=role.value,

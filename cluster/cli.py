@@ -205,7 +205,8 @@ def down() -> None:
 def deploy() -> None:
     """Push deployments/serve_config.yaml to a running cluster (RAY_ADDRESS or local head)."""
     from cluster.local_ray import cluster_env
-    from cluster.serve_deploy import deploy as push, render_serve_config
+    from cluster.serve_deploy import deploy as push
+    from cluster.serve_deploy import render_serve_config
 
     settings = _settings()
     dashboard = _dashboard_url(settings, _ray_address(settings))

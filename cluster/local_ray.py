@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,8 @@ class RayHead:
 
 def ray_temp_dir(settings: Settings) -> str:
     # Short and per-home: Ray's unix socket paths must stay under ~107 bytes.
-    digest = hashlib.sha1(str(settings.home.resolve()).encode()).hexdigest()[:8]
-    return f"/tmp/helio-{os.getuid()}-{digest}"
+    digest = hashlib.sha256(str(settings.home.resolve()).encode()).hexdigest()[:8]
+    return str(Path(tempfile.gettempdir()) / f"helio-{os.getuid()}-{digest}")
 
 
 def haproxy_binary() -> str | None:
@@ -112,8 +113,11 @@ def start_head(settings: Settings, env: dict[str, str]) -> RayHead:
     log = settings.home / "logs" / "ray_start.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as fh:
-        result = subprocess.run(cmd, env={**os.environ, **env, HEAD_MARKER: temp_dir},
-                                stdout=fh, stderr=subprocess.STDOUT, check=False, timeout=180)
+        # The command is built from typed settings, never from request input.
+        result = subprocess.run(  # noqa: S603
+            cmd, env={**os.environ, **env, HEAD_MARKER: temp_dir}, stdout=fh,
+            stderr=subprocess.STDOUT, check=False, timeout=180,
+        )
     if result.returncode != 0:
         raise RuntimeError(f"`ray start` failed (exit {result.returncode}); see {log}")
     head = RayHead(

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-RAY_TOKEN_FILE = "ray_auth_token"
+RAY_TOKEN_FILE = "ray_auth_token"  # noqa: S105 - a file name
 
 
 def ensure_ray_token(home: Path) -> Path:

@@ -14,9 +14,9 @@ from typing import Any
 import jwt
 from pwdlib import PasswordHash
 
-ACCESS_TOKEN_TYPE = "access"
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value
 API_KEY_PREFIX = "hk_"
-REFRESH_TOKEN_PREFIX = "hr_"
+REFRESH_TOKEN_PREFIX = "hr_"  # noqa: S105 - a prefix
 _API_KEY_VISIBLE_CHARS = 8
 _REQUIRED_CLAIMS = ["typ", "sub", "role", "exp", "iat", "nbf", "jti"]
 

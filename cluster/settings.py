@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-JWT_SECRET_FILE = "jwt_secret"
+JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name
 # Values that must never sign tokens in production.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "helio"})
 MIN_SECRET_LENGTH = 32

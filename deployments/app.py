@@ -39,4 +39,5 @@ class ApiIngress:
 
 def build_app(args: dict[str, Any] | AppArgs) -> Application:
     parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
-    return ApiIngress.bind(parsed.settings)
+    app: Application = ApiIngress.bind(parsed.settings)  # type: ignore[attr-defined]
+    return app

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable
 
-
 import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

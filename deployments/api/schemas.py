@@ -37,7 +37,7 @@ class StrictModel(BaseModel):
 class Token(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - OAuth2 token type
     expires_in: int
 
 

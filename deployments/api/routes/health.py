@@ -46,7 +46,7 @@ def _ray_status() -> str:
     if not ray.is_initialized():
         return "not connected"
     try:
-        ray.cluster_resources()
+        ray.cluster_resources()  # type: ignore[no-untyped-call]
     except Exception as exc:
         return f"unreachable ({type(exc).__name__})"
     return "ok"

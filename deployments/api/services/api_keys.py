@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cluster.models import ApiKey, Role
@@ -27,7 +27,7 @@ async def create_api_key(
     return key, generated.key
 
 
-def _visible_to(principal: Principal) -> list[object]:
+def _visible_to(principal: Principal) -> list[ColumnElement[bool]]:
     return [] if principal.role == Role.admin else [ApiKey.owner_id == principal.user_id]
 
 
@@ -43,7 +43,9 @@ async def list_api_keys(
     return list(rows), int(total or 0)
 
 
-async def revoke_api_key(*, session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+async def revoke_api_key(
+    *, session: AsyncSession, principal: Principal, key_id: uuid.UUID
+) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None or (principal.role != Role.admin and key.owner_id != principal.user_id):
         raise not_found("API key")

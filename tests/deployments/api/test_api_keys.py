@@ -68,6 +68,7 @@ async def test_key_of_deactivated_owner_stops_working(client, users):
     admin_h = bearer(await users.token_for(Role.admin))
     owner = await users.create(Role.analyst)
     owner_h = bearer((await users.login(owner.email))["access_token"])
-    secret = (await client.post("/api/v1/api-keys", headers=owner_h, json={"name": "k"})).json()["key"]
+    created = await client.post("/api/v1/api-keys", headers=owner_h, json={"name": "k"})
+    secret = created.json()["key"]
     await client.patch(f"/api/v1/users/{owner.id}", headers=admin_h, json={"is_active": False})
     assert (await client.get("/api/v1/users/me", headers={"X-API-Key": secret})).status_code == 401

@@ -26,7 +26,8 @@ async def test_login_refresh_logout_flow(client, users, db):
     assert rotated.status_code == 200
     new = rotated.json()
     assert new["refresh_token"] != tokens["refresh_token"]
-    assert (await client.get("/api/v1/users/me", headers=bearer(new["access_token"]))).status_code == 200
+    me = await client.get("/api/v1/users/me", headers=bearer(new["access_token"]))
+    assert me.status_code == 200
 
     out = await client.post("/api/v1/auth/logout", json={"refresh_token": new["refresh_token"]})
     assert out.status_code == 204
@@ -40,7 +41,8 @@ async def test_refresh_reuse_revokes_family(client, users, db):
     second = (await client.post("/api/v1/auth/refresh",
                                 json={"refresh_token": first["refresh_token"]})).json()
     # The spent token comes back: an attacker or a confused client holds a copy.
-    reuse = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    reuse = await client.post("/api/v1/auth/refresh",
+                              json={"refresh_token": first["refresh_token"]})
     assert reuse.status_code == 401
     assert reuse.headers["content-type"].startswith("application/problem+json")
     # ...so the legitimate successor is dead too.
