@@ -25,16 +25,24 @@ HEAD_MARKER = "HELIO_RAY_HEAD"
 @dataclass(frozen=True)
 class RayHead:
     temp_dir: str
-    haproxy_dir: str
     pids: list[int]
     dashboard_url: str
     gcs_address: str
 
 
+def _home_digest(settings: Settings) -> str:
+    return hashlib.sha256(f"{os.getuid()}:{settings.home.resolve()}".encode()).hexdigest()[:8]
+
+
 def ray_temp_dir(settings: Settings) -> str:
     # Short and per-home: Ray's unix socket paths must stay under ~107 bytes.
-    digest = hashlib.sha256(str(settings.home.resolve()).encode()).hexdigest()[:8]
-    return str(Path(tempfile.gettempdir()) / f"helio-{os.getuid()}-{digest}")
+    return str(Path(tempfile.gettempdir()) / f"helio-{_home_digest(settings)}")
+
+
+def haproxy_state_dir(settings: Settings) -> Path:
+    # HAProxy's admin socket lives at <dir>/<56-char node id>/admin.sock and HAProxy refuses
+    # socket paths over 97 bytes, so this must be short whatever HELIO_HOME is.
+    return Path(tempfile.gettempdir()) / f"helio-hx-{_home_digest(settings)}"
 
 
 def haproxy_binary() -> str | None:
@@ -59,8 +67,8 @@ def cluster_env(settings: Settings) -> dict[str, str]:
     """Environment for every Ray process of Helio's cluster and for its clients."""
     env = ray_auth_env(settings.home)
     if use_haproxy(settings):
-        hdir = settings.home / "haproxy"
-        hdir.mkdir(parents=True, exist_ok=True)
+        hdir = haproxy_state_dir(settings)
+        hdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         env.update({
             "RAY_SERVE_ENABLE_HA_PROXY": "1",
             # Per-home paths, so two Helio instances on one machine do not share HAProxy state.
@@ -122,7 +130,6 @@ def start_head(settings: Settings, env: dict[str, str]) -> RayHead:
         raise RuntimeError(f"`ray start` failed (exit {result.returncode}); see {log}")
     head = RayHead(
         temp_dir=temp_dir,
-        haproxy_dir=str(settings.home / "haproxy"),
         pids=_pids_marked(temp_dir),
         dashboard_url=f"http://{settings.dashboard_host}:{settings.dashboard_port}",
         gcs_address=f"127.0.0.1:{settings.ray_port}",
