@@ -59,10 +59,16 @@ class AccessClaims:
 class TokenSigner:
     """Issues and verifies access JWTs with one symmetric key and a pinned algorithm."""
 
-    def __init__(self, secret: str, algorithm: str, access_ttl_s: int) -> None:
+    def __init__(
+        self, secret: str, algorithm: str, access_ttl_s: int, verified_cache_size: int = 4096
+    ) -> None:
         self._secret = secret
         self._algorithm = algorithm
         self._access_ttl = timedelta(seconds=access_ttl_s)
+        # Tokens already verified, keyed by their exact bytes (signature included): a hit
+        # skips the base64 + HMAC work but still enforces `exp`.
+        self._verified: dict[str, AccessClaims] = {}
+        self._verified_max = verified_cache_size
 
     @property
     def access_ttl_s(self) -> int:
@@ -82,6 +88,19 @@ class TokenSigner:
         return jwt.encode(payload, self._secret, algorithm=self._algorithm)
 
     def verify_access(self, token: str) -> AccessClaims:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if cached.expires_at > datetime.now(UTC):
+                return cached
+            del self._verified[token]
+            raise InvalidToken("Signature has expired")
+        claims = self._decode(token)
+        if len(self._verified) >= self._verified_max:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             # `algorithms` is pinned: `alg: none` and algorithm confusion are rejected here.
             payload = jwt.decode(

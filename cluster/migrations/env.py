@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -41,7 +42,18 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def run_migrations_online() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_run_async(config.attributes["url"]))
+        return
+    # Called from inside an event loop (e.g. an async test or service): use a private one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _run_async(config.attributes["url"])).result()
+
+
 if context.is_offline_mode():
     run_migrations_offline()
 else:
-    asyncio.run(_run_async(config.attributes["url"]))
+    run_migrations_online()

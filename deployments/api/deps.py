@@ -16,7 +16,7 @@ from deployments.api.principals import Principal
 from deployments.api.problems import ApiError, unauthorized
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
 
@@ -60,7 +60,7 @@ async def authorize(request: Request) -> None:
     credential = _credential(request)
     if credential is None:
         raise unauthorized()
-    ctx = get_context(request)
+    ctx: ApiContext = request.app.state.ctx
     try:
         principal = await ctx.authenticator.authenticate(credential)
     except InvalidToken:
@@ -71,7 +71,7 @@ async def authorize(request: Request) -> None:
         raise ApiError(403, f"Role '{principal.role}' may not perform this operation")
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:  # a public route asked for a principal: a programming error
         raise RuntimeError("route needs a principal but is public in the permission table")

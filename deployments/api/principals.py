@@ -8,11 +8,13 @@ from the cache at once; other replicas see them within the TTL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -60,22 +62,40 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+_MISS: Any = object()
+
+
 class _TtlMap(Generic[K, V]):
+    """A bounded map whose entries expire; concurrent misses on one key load once."""
+
     def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
         self._ttl = ttl_s
         self._max = max_entries
         self._items: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
-    def get(self, key: K) -> V | None:
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         hit = self._items.get(key)
-        if hit is None:
-            return None
-        if hit[0] < time.monotonic():
-            self._items.pop(key, None)
-            return None
-        return hit[1]
+        if hit is not None and hit[0] >= time.monotonic():
+            return hit[1]
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self._loading.pop(key, None)
+        future.set_result(value)
+        self._put(key, value)
+        return value
 
-    def put(self, key: K, value: V) -> None:
+    def _put(self, key: K, value: V) -> None:
         if self._ttl <= 0:
             return
         if len(self._items) >= self._max:
@@ -99,6 +119,7 @@ class Authenticator:
     ) -> None:
         self._signer = signer
         self._sessions = sessions
+        # Negative results (unknown user / key) are cached too, for the same short TTL.
         self._users: _TtlMap[uuid.UUID, UserRecord | None] = _TtlMap(cache_ttl_s)
         self._keys: _TtlMap[str, KeyRecord | None] = _TtlMap(cache_ttl_s)
 
@@ -107,7 +128,8 @@ class Authenticator:
         if looks_like_api_key(credential):
             return await self._from_api_key(credential)
         claims = self._signer.verify_access(credential)
-        user = await self._user(claims.subject)
+        user = await self._users.get_or_load(claims.subject,
+                                             lambda: self._load_user(claims.subject))
         if user is None or not user.is_active:
             raise InvalidToken("user unknown or inactive")
         # The stored role wins over the token's claim, so a demotion applies at once.
@@ -115,40 +137,32 @@ class Authenticator:
 
     async def _from_api_key(self, key: str) -> Principal:
         key_hash = digest(key)
-        record = self._keys.get(key_hash)
-        if record is None:
-            async with self._sessions() as session:
-                row = (
-                    await session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))
-                ).scalar_one_or_none()
-            record = (
-                None if row is None else
-                KeyRecord(id=row.id, name=row.name, prefix=row.prefix, owner_id=row.owner_id,
-                          role=Role(row.role),
-                           revoked=row.revoked_at is not None)
-            )
-            self._keys.put(key_hash, record)
+        record = await self._keys.get_or_load(key_hash, lambda: self._load_key(key_hash))
         if record is None or record.revoked:
             raise InvalidToken("API key unknown or revoked")
-        owner = await self._user(record.owner_id)
+        owner = await self._users.get_or_load(record.owner_id,
+                                              lambda: self._load_user(record.owner_id))
         if owner is None or not owner.is_active:
             raise InvalidToken("API key owner inactive")
         return Principal(user=owner, role=record.role, via="api_key", api_key=record)
 
-    async def _user(self, user_id: uuid.UUID) -> UserRecord | None:
-        record = self._users.get(user_id)
-        if record is not None:
-            return record
+    async def _load_key(self, key_hash: str) -> KeyRecord | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))
+            ).scalar_one_or_none()
+        if row is None:
+            return None
+        return KeyRecord(id=row.id, name=row.name, prefix=row.prefix, owner_id=row.owner_id,
+                         role=Role(row.role), revoked=row.revoked_at is not None)
+
+    async def _load_user(self, user_id: uuid.UUID) -> UserRecord | None:
         async with self._sessions() as session:
             row = await session.get(User, user_id)
-        record = (
-            None if row is None else
-            UserRecord(id=row.id, email=row.email, role=Role(row.role), is_active=row.is_active,
-                       created_at=row.created_at)
-        )
-        if record is not None:
-            self._users.put(user_id, record)
-        return record
+        if row is None:
+            return None
+        return UserRecord(id=row.id, email=row.email, role=Role(row.role),
+                          is_active=row.is_active, created_at=row.created_at)
 
     def forget_user(self, user_id: uuid.UUID) -> None:
         self._users.pop(user_id)
