@@ -24,7 +24,8 @@ def test_password_hash_roundtrip_and_unknown_user():
 def test_verified_token_cache_still_enforces_expiry():
     signer = TokenSigner("s" * 64, "HS256", access_ttl_s=60)
     now = datetime.now(UTC)
-    token = signer.issue_access(subject=uuid.uuid4(), role="viewer", now=now - timedelta(seconds=30))
+    token = signer.issue_access(subject=uuid.uuid4(), role="viewer",
+                                now=now - timedelta(seconds=30))
     first = signer.verify_access(token)
     assert signer.verify_access(token) is first  # served from the cache
     # Pretend time passed beyond `exp`: the cached entry must not keep the token alive.

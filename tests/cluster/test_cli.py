@@ -1,0 +1,69 @@
+"""The `helio` CLI commands that need no Ray: migrations, users, status."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from cluster.cli import app
+from cluster.db import create_engine, create_session_factory
+from cluster.models import User
+from cluster.security import verify_password
+
+runner = CliRunner()
+
+
+def _env(tmp_path, database_url: str) -> dict[str, str]:
+    return {"HELIO_HOME": str(tmp_path / "home"), "HELIO_DATABASE_URL": database_url}
+
+
+def _users(database_url: str) -> list[User]:
+    async def fetch() -> list[User]:
+        engine = create_engine(database_url)
+        async with create_session_factory(engine)() as session:
+            rows = list(await session.scalars(select(User)))
+        await engine.dispose()
+        return rows
+
+    return asyncio.run(fetch())
+
+
+def test_db_upgrade_and_user_create(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    env = _env(tmp_path, url)
+    result = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["user", "create", "--email", "Dana@Example.com", "--role",
+                                 "analyst"], input="a-strong-password\na-strong-password\n",
+                           env=env)
+    assert result.exit_code == 0, result.output
+    [user] = _users(url)
+    assert user.email == "Dana@example.com" and user.role == "analyst"
+    assert verify_password("a-strong-password", user.password_hash)
+
+    again = runner.invoke(app, ["user", "create", "--email", "dana@example.com"],
+                          input="another-password\nanother-password\n", env=env)
+    assert again.exit_code == 1 and "already exists" in again.output
+    bad = runner.invoke(app, ["user", "create", "--email", "x", "--role", "emperor"],
+                        input="short\nshort\n", env=env)
+    assert bad.exit_code == 2
+
+
+def test_status_masks_secrets(tmp_path):
+    env = {**_env(tmp_path, "postgresql://helio:pa55word@db.internal/helio"),
+           "HELIO_JWT_SECRET": "jwt-secret-value-" * 3, "HELIO_REDIS_URL": "redis://:rpass@r/0",
+           "HELIO_PORT": "1"}
+    result = runner.invoke(app, ["status"], env=env, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for secret in ("pa55word", "jwt-secret-value", "rpass"):
+        assert secret not in result.output
+    assert "HELIO_JWT_SECRET" in result.output
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path):
+    env = {**_env(tmp_path, f"sqlite:///{tmp_path / 'p.db'}"), "HELIO_ENV": "production"}
+    result = runner.invoke(app, ["up", "--detach"], env=env)
+    assert result.exit_code == 2
+    assert "HELIO_JWT_SECRET is required" in result.output
