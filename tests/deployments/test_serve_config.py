@@ -21,11 +21,11 @@ def test_serve_config_is_valid_for_serve_deploy():
 
 def test_render_fills_bind_address_and_tls(tmp_path):
     cert, key = Path(tmp_path / "c.pem"), Path(tmp_path / "k.pem")
-    settings = Settings(home=tmp_path, host="0.0.0.0", port=8443, ssl_certfile=cert,  # noqa: S104
+    settings = Settings(home=tmp_path, host="0.0.0.0", port=8443, ssl_certfile=cert,
                         ssl_keyfile=key, access_log=True)
     config = render_serve_config(settings)
     ServeDeploySchema.model_validate(config)
-    assert config["http_options"]["host"] == "0.0.0.0"  # noqa: S104
+    assert config["http_options"]["host"] == "0.0.0.0"
     assert config["http_options"]["port"] == 8443
     assert config["http_options"]["ssl_certfile"] == str(cert)
     assert config["logging_config"]["enable_access_log"] is True
