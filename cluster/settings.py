@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 JWT_SECRET_FILE = "jwt_secret"  # noqa: S105 - a file name
@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("HELIO_SSL_CERTFILE and HELIO_SSL_KEYFILE must be set together")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

