@@ -99,3 +99,15 @@ class AuditLog(Base):
     ip: Mapped[str | None] = mapped_column(String(64), default=None)
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RateLimitPlan(Base):
+    """Requests per minute and burst for one role and route class (`read` or `write`)."""
+
+    __tablename__ = "rate_limit_plans"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    route_class: Mapped[str] = mapped_column(String(16), primary_key=True)
+    requests_per_minute: Mapped[int] = mapped_column(Integer)
+    burst: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -55,8 +55,22 @@ class Settings(BaseSettings):
     ssl_keyfile: Path | None = None
     haproxy: Literal["auto", "on", "off"] = "auto"
 
-    # How long a replica trusts its local copy of a user / API key record.
+    # How long a replica's L1 trusts a cached user / API key record (0 turns caching off).
+    # Changes made through the API invalidate it on every replica within a poll interval.
     auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
+    cache_max_bytes: int = Field(default=256 << 20, ge=1 << 20)
+    cache_l1_ttl_s: float = Field(default=5.0, ge=0, le=300)
+    rate_limit_enabled: bool = True
+    rate_limit_lease: int = Field(default=20, ge=1, le=10_000)
+    # What to do when the limiter actor is unreachable, per route class.
+    rate_limit_on_failure_read: Literal["open", "local", "closed"] = "open"
+    rate_limit_on_failure_write: Literal["open", "local", "closed"] = "local"
+    rate_limit_on_failure_auth: Literal["open", "local", "closed"] = "local"
+    # Password guessing: attempts on /auth/token per account and per client IP.
+    login_per_account_per_minute: int = Field(default=5, ge=1)
+    login_per_account_burst: int = Field(default=5, ge=1)
+    login_per_ip_per_minute: int = Field(default=120, ge=1)
+    login_per_ip_burst: int = Field(default=60, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
 

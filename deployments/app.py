@@ -34,7 +34,7 @@ class ApiIngress:
         self._settings = load_settings(**settings_overrides)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(self._settings, behind_serve=True)
+        return create_api(self._settings, behind_serve=True, use_actors=True)
 
 
 def build_app(args: dict[str, Any] | AppArgs) -> Application:

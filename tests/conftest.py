@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from cluster.db import create_engine, create_session_factory, normalize_database_url
 from cluster.migrate import upgrade
-from cluster.models import ApiKey, AuditLog, RefreshToken, Role, User
+from cluster.models import ApiKey, AuditLog, RateLimitPlan, RefreshToken, Role, User
 from cluster.security import hash_password
 from cluster.settings import Settings
 
@@ -92,7 +92,7 @@ async def db(database_url: str) -> AsyncIterator[Any]:
     sessions = create_session_factory(engine)
     yield sessions
     async with engine.begin() as conn:
-        for table in (AuditLog, RefreshToken, ApiKey, User):
+        for table in (AuditLog, RefreshToken, ApiKey, User, RateLimitPlan):
             await conn.execute(delete(table))
     await engine.dispose()
 
@@ -101,7 +101,7 @@ async def db(database_url: str) -> AsyncIterator[Any]:
 async def app(settings: Settings, db: Any) -> AsyncIterator[Any]:
     from deployments.api.main import create_api
 
-    api = create_api(settings)
+    api = create_api(settings, use_actors=False)
     yield api
     await api.state.ctx.close()
 

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from actors.cache import ActorCacheBackend, CacheBackend, LocalCacheBackend, ReplicaCache
+from actors.rate_limiter import (
+    ActorLimiterBackend,
+    LimiterBackend,
+    LocalLimiterBackend,
+    ReplicaLimiter,
+)
 from cluster.db import create_engine, create_session_factory
 from cluster.security import TokenSigner
 from cluster.settings import Settings, resolve_jwt_secret
@@ -20,28 +27,52 @@ class ApiContext:
     sessions: async_sessionmaker[AsyncSession]
     signer: TokenSigner
     authenticator: Authenticator
+    cache: ReplicaCache
+    limiter: ReplicaLimiter
     redis: Redis | None = None
 
     @classmethod
-    def build(cls, settings: Settings) -> ApiContext:
+    def build(cls, settings: Settings, *, use_actors: bool) -> ApiContext:
+        """`use_actors`: talk to the cluster's CacheActor / RateLimiterActor (in Ray);
+        otherwise the same stores run in-process (the API outside Ray)."""
         engine = create_engine(settings.resolved_database_url)
         sessions = create_session_factory(engine)
         signer = TokenSigner(resolve_jwt_secret(settings), settings.jwt_algorithm,
                              settings.access_token_ttl_s)
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        cache_backend: CacheBackend
+        limiter_backend: LimiterBackend
+        if use_actors:
+            cache_backend = ActorCacheBackend(settings.cache_max_bytes, redis_url)
+            limiter_backend = ActorLimiterBackend(redis_url)
+        else:
+            cache_backend = LocalCacheBackend(settings.cache_max_bytes, redis_url)
+            limiter_backend = LocalLimiterBackend(redis_url)
+        cache = ReplicaCache(cache_backend, l1_ttl_s=settings.cache_l1_ttl_s)
+        limiter = ReplicaLimiter(
+            limiter_backend,
+            lease_size=settings.rate_limit_lease,
+            on_failure={"read": settings.rate_limit_on_failure_read,
+                        "write": settings.rate_limit_on_failure_write,
+                        "auth": settings.rate_limit_on_failure_auth},
+        )
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             signer=signer,
-            authenticator=Authenticator(signer=signer, sessions=sessions,
+            authenticator=Authenticator(signer=signer, sessions=sessions, cache=cache,
                                         cache_ttl_s=settings.auth_cache_ttl_s),
+            cache=cache,
+            limiter=limiter,
             # from_url connects lazily, on first use.
-            redis=Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=2.0,
-                                 socket_connect_timeout=2.0)
-            if settings.redis_url else None,
+            redis=Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
+            if redis_url else None,
         )
 
     async def close(self) -> None:
+        await self.cache.stop()
+        await self.limiter.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

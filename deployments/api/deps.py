@@ -14,6 +14,7 @@ from deployments.api.context import ApiContext
 from deployments.api.permissions import access_for
 from deployments.api.principals import Principal
 from deployments.api.problems import ApiError, unauthorized
+from deployments.api.ratelimit import limit_principal
 
 
 async def get_context(request: Request) -> ApiContext:
@@ -69,6 +70,7 @@ async def authorize(request: Request) -> None:
     request.state.principal_id = str(principal.user_id)
     if not access.allows(principal.role):
         raise ApiError(403, f"Role '{principal.role}' may not perform this operation")
+    await limit_principal(ctx, request, principal)
 
 
 async def get_principal(request: Request) -> Principal:

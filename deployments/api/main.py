@@ -16,7 +16,7 @@ from deployments.api.middleware import GatewayMiddleware, body_limits
 from deployments.api.openapi import install_openapi
 from deployments.api.permissions import access_for, mounted_routes, operation_id
 from deployments.api.problems import install_problem_handlers
-from deployments.api.routes import api_keys, audit, auth, health, users
+from deployments.api.routes import api_keys, audit, auth, health, rate_limits, users
 
 API_PREFIX = "/api/v1"
 # Routes whose body is a file upload get `max_upload_bytes` instead of `max_request_bytes`.
@@ -25,13 +25,24 @@ UPLOAD_ROUTES: set[tuple[str, str]] = {("POST", f"{API_PREFIX}/datasets"),
 
 
 def create_api(
-    settings: Settings, ctx: ApiContext | None = None, *, behind_serve: bool = False
+    settings: Settings,
+    ctx: ApiContext | None = None,
+    *,
+    behind_serve: bool = False,
+    use_actors: bool | None = None,
 ) -> FastAPI:
+    """Build the API. `use_actors` (default: whether Ray is initialised) selects the
+    cluster's CacheActor / RateLimiterActor over in-process stores."""
     configure_logging(settings.log_level)
-    context = ctx or ApiContext.build(settings)
+    if use_actors is None:
+        import ray
+
+        use_actors = ray.is_initialized()
+    context = ctx or ApiContext.build(settings, use_actors=use_actors)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        context.cache.start()
         yield
         await context.close()
 
@@ -48,7 +59,7 @@ def create_api(
     )
     app.state.ctx = context
     install_problem_handlers(app)
-    for module in (health, auth, users, api_keys, audit):
+    for module in (health, auth, users, api_keys, audit, rate_limits):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table

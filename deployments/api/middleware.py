@@ -6,10 +6,12 @@ A pure ASGI middleware (no BaseHTTPMiddleware) so it costs little per request.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -88,8 +90,12 @@ class GatewayMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
-                if add_header:
-                    message["headers"] = [*message.get("headers", []), rid_header]
+                extra = [rid_header] if add_header else []
+                decision = state.get("rate_limit")
+                if decision is not None and decision.allowed:
+                    extra += rate_limit_headers(decision)
+                if extra:
+                    message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
@@ -124,6 +130,14 @@ class GatewayMiddleware:
             headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def rate_limit_headers(decision: Any) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"ratelimit-limit", str(decision.limit).encode()),
+        (b"ratelimit-remaining", str(max(0, decision.remaining)).encode()),
+        (b"ratelimit-reset", str(max(0, math.ceil(decision.reset_after))).encode()),
+    ]
 
 
 def body_limits(*, default: int, upload: int, upload_routes: set[tuple[str, str]]) -> Callable[

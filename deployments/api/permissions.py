@@ -51,6 +51,8 @@ PERMISSIONS: dict[str, Access] = {
     "api_keys-list_api_keys": WRITERS,
     "api_keys-revoke_api_key": WRITERS,
     "audit-list_audit": ADMIN,
+    "rate_limits-read_rate_limits": ADMIN,
+    "rate_limits-replace_rate_limits": ADMIN,
 }
 
 

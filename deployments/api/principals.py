@@ -1,24 +1,23 @@
 """Authentication layer: turns a bearer credential into a Principal.
 
-The hot path verifies the JWT locally and reads the user / key record from a
-small replica-local cache (TTL `auth_cache_ttl_s`), so a request costs no DB
-query once the record is warm. Changes made through this replica are dropped
-from the cache at once; other replicas see them within the TTL.
+The hot path verifies the JWT locally (verified tokens are remembered) and reads the
+user / key record from the replica's L1 cache, so a warm request costs no DB query and
+no actor call. User and key changes made through the API invalidate the records' tags,
+which reaches every replica's L1 within one poll interval.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actors.cache import ReplicaCache
 from cluster.models import ApiKey, Role, User
 from cluster.security import InvalidToken, TokenSigner, digest, looks_like_api_key
 
@@ -58,78 +57,40 @@ class Principal:
         return self.user.email
 
 
-K = TypeVar("K")
-V = TypeVar("V")
+PRINCIPAL_L2_TTL_S = 300.0  # changes made through the API invalidate sooner, by tag
 
 
-_MISS: Any = object()
+def user_tag(user_id: uuid.UUID) -> str:
+    return f"user:{user_id}"
 
 
-class _TtlMap(Generic[K, V]):
-    """A bounded map whose entries expire; concurrent misses on one key load once."""
-
-    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
-        self._ttl = ttl_s
-        self._max = max_entries
-        self._items: dict[K, tuple[float, V]] = {}
-        self._loading: dict[K, asyncio.Future[V]] = {}
-
-    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        hit = self._items.get(key)
-        if hit is not None and hit[0] >= time.monotonic():
-            return hit[1]
-        pending = self._loading.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
-        try:
-            value = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            self._loading.pop(key, None)
-        future.set_result(value)
-        self._put(key, value)
-        return value
-
-    def _put(self, key: K, value: V) -> None:
-        if self._ttl <= 0:
-            return
-        if len(self._items) >= self._max:
-            self._items.clear()
-        self._items[key] = (time.monotonic() + self._ttl, value)
-
-    def pop(self, key: K) -> None:
-        self._items.pop(key, None)
-
-    def clear(self) -> None:
-        self._items.clear()
+API_KEYS_TAG = "api_keys"
 
 
 class Authenticator:
+    """Resolves credentials; user and key records come from the shared cache
+    (replica L1 -> CacheActor -> Redis) and only on a miss from the database."""
+
     def __init__(
         self,
         *,
         signer: TokenSigner,
         sessions: async_sessionmaker[AsyncSession],
+        cache: ReplicaCache,
         cache_ttl_s: float,
     ) -> None:
         self._signer = signer
         self._sessions = sessions
-        # Negative results (unknown user / key) are cached too, for the same short TTL.
-        self._users: _TtlMap[uuid.UUID, UserRecord | None] = _TtlMap(cache_ttl_s)
-        self._keys: _TtlMap[str, KeyRecord | None] = _TtlMap(cache_ttl_s)
+        self._cache = cache
+        self._use_cache = cache_ttl_s > 0
+        self._l1_ttl = cache_ttl_s
 
     async def authenticate(self, credential: str) -> Principal:
         """Raise InvalidToken unless the credential names an active principal."""
         if looks_like_api_key(credential):
             return await self._from_api_key(credential)
         claims = self._signer.verify_access(credential)
-        user = await self._users.get_or_load(claims.subject,
-                                             lambda: self._load_user(claims.subject))
+        user = await self._user(claims.subject)
         if user is None or not user.is_active:
             raise InvalidToken("user unknown or inactive")
         # The stored role wins over the token's claim, so a demotion applies at once.
@@ -137,35 +98,68 @@ class Authenticator:
 
     async def _from_api_key(self, key: str) -> Principal:
         key_hash = digest(key)
-        record = await self._keys.get_or_load(key_hash, lambda: self._load_key(key_hash))
+        record: KeyRecord | None = await self._through_cache(
+            f"principal:key:{key_hash}", (API_KEYS_TAG,), lambda: self._load_key(key_hash),
+            _key_record)
         if record is None or record.revoked:
             raise InvalidToken("API key unknown or revoked")
-        owner = await self._users.get_or_load(record.owner_id,
-                                              lambda: self._load_user(record.owner_id))
+        owner = await self._user(record.owner_id)
         if owner is None or not owner.is_active:
             raise InvalidToken("API key owner inactive")
         return Principal(user=owner, role=record.role, via="api_key", api_key=record)
 
-    async def _load_key(self, key_hash: str) -> KeyRecord | None:
+    async def _user(self, user_id: uuid.UUID) -> UserRecord | None:
+        record: UserRecord | None = await self._through_cache(
+            f"principal:user:{user_id}", (user_tag(user_id),), lambda: self._load_user(user_id),
+            _user_record)
+        return record
+
+    async def _through_cache(
+        self,
+        key: str,
+        tags: tuple[str, ...],
+        load: Callable[[], Awaitable[Any]],
+        decode: Callable[[dict[str, Any]], Any],
+    ) -> Any:
+        if not self._use_cache:
+            raw = await load()
+            return None if raw is None else decode(raw)
+        return await self._cache.cached(key, PRINCIPAL_L2_TTL_S, tags, load,
+                                        l1_ttl_s=self._l1_ttl, decode=decode)
+
+    async def _load_key(self, key_hash: str) -> dict[str, Any] | None:
         async with self._sessions() as session:
             row = (
                 await session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))
             ).scalar_one_or_none()
         if row is None:
             return None
-        return KeyRecord(id=row.id, name=row.name, prefix=row.prefix, owner_id=row.owner_id,
-                         role=Role(row.role), revoked=row.revoked_at is not None)
+        return {"id": str(row.id), "name": row.name, "prefix": row.prefix,
+                "owner_id": str(row.owner_id), "role": row.role,
+                "revoked": row.revoked_at is not None}
 
-    async def _load_user(self, user_id: uuid.UUID) -> UserRecord | None:
+    async def _load_user(self, user_id: uuid.UUID) -> dict[str, Any] | None:
         async with self._sessions() as session:
             row = await session.get(User, user_id)
         if row is None:
             return None
-        return UserRecord(id=row.id, email=row.email, role=Role(row.role),
-                          is_active=row.is_active, created_at=row.created_at)
+        return {"id": str(row.id), "email": row.email, "role": row.role,
+                "is_active": row.is_active, "created_at": row.created_at.isoformat()}
 
-    def forget_user(self, user_id: uuid.UUID) -> None:
-        self._users.pop(user_id)
+    async def forget_user(self, user_id: uuid.UUID) -> None:
+        await self._cache.invalidate_tag(user_tag(user_id))
 
-    def forget_keys(self) -> None:
-        self._keys.clear()
+    async def forget_keys(self) -> None:
+        await self._cache.invalidate_tag(API_KEYS_TAG)
+
+
+def _user_record(raw: dict[str, Any]) -> UserRecord:
+    return UserRecord(id=uuid.UUID(raw["id"]), email=raw["email"], role=Role(raw["role"]),
+                      is_active=raw["is_active"],
+                      created_at=datetime.fromisoformat(raw["created_at"]))
+
+
+def _key_record(raw: dict[str, Any]) -> KeyRecord:
+    return KeyRecord(id=uuid.UUID(raw["id"]), name=raw["name"], prefix=raw["prefix"],
+                     owner_id=uuid.UUID(raw["owner_id"]), role=Role(raw["role"]),
+                     revoked=raw["revoked"])

@@ -56,5 +56,5 @@ async def revoke_api_key(
                  actor_email=principal.email, target=str(key.id), ip=client_ip(request),
                  request_id=request.state.request_id, detail={"prefix": key.prefix})
     await session.commit()
-    ctx.authenticator.forget_keys()
+    await ctx.authenticator.forget_keys()
     return Response(status_code=204)

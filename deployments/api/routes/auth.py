@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from cluster.models import User
 from deployments.api.deps import ContextDep, SessionDep, client_ip
 from deployments.api.problems import unauthorized
+from deployments.api.ratelimit import limit_login
 from deployments.api.schemas import RefreshRequest, Token
 from deployments.api.services import audit, tokens, users
 
@@ -32,7 +33,9 @@ def _presented_refresh(request: Request, body: RefreshRequest | None) -> str:
     return token
 
 
-@router.post("/token", response_model=Token, responses={401: {"description": "Bad credentials"}})
+@router.post("/token", response_model=Token,
+             responses={401: {"description": "Bad credentials"},
+                        429: {"description": "Too many attempts"}})
 async def login(
     request: Request,
     response: Response,
@@ -40,7 +43,9 @@ async def login(
     ctx: ContextDep,
     session: SessionDep,
 ) -> Token:
-    """OAuth2 password flow: `username` is the email."""
+    """OAuth2 password flow: `username` is the email. Attempts are rate limited per account
+    and per client address."""
+    await limit_login(ctx, request, form.username, client_ip(request))
     user = await users.authenticate(session=session, email=form.username, password=form.password)
     rid = request.state.request_id
     if user is None:

@@ -71,7 +71,7 @@ async def update_user(
                  request_id=request.state.request_id,
                  detail={"changed": changed, **({"role": user.role} if "role" in changed else {})})
     await session.commit()
-    ctx.authenticator.forget_user(user.id)
+    await ctx.authenticator.forget_user(user.id)
     return UserPublic.model_validate(user)
 
 
@@ -91,8 +91,8 @@ async def delete_user(
                  actor_email=principal.email, target=str(user_id), ip=client_ip(request),
                  request_id=request.state.request_id, detail={"email": email})
     await session.commit()
-    ctx.authenticator.forget_user(user_id)
-    ctx.authenticator.forget_keys()
+    await ctx.authenticator.forget_user(user_id)
+    await ctx.authenticator.forget_keys()
     return Response(status_code=204)
 
 

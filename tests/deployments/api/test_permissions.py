@@ -27,7 +27,7 @@ def _routes(app) -> list[MountedRoute]:
 
 
 def test_every_route_is_in_the_table_and_every_entry_is_a_route(tmp_path):
-    app = create_api(Settings(home=tmp_path, jwt_secret="z" * 64))
+    app = create_api(Settings(home=tmp_path, jwt_secret="z" * 64), use_actors=False)
     ids = {operation_id(r.route) for r in _routes(app)}
     assert ids == set(PERMISSIONS), (ids ^ set(PERMISSIONS))
 
@@ -35,7 +35,7 @@ def test_every_route_is_in_the_table_and_every_entry_is_a_route(tmp_path):
 def test_a_route_missing_from_the_table_is_refused(tmp_path):
     from fastapi import APIRouter
 
-    app = create_api(Settings(home=tmp_path, jwt_secret="z" * 64))
+    app = create_api(Settings(home=tmp_path, jwt_secret="z" * 64), use_actors=False)
     router = APIRouter(tags=["rogue"])
 
     @router.get("/rogue")

@@ -56,7 +56,7 @@ async def test_malformed_json_is_a_422_problem(client):
 
 
 async def test_unhandled_exception_is_a_500_without_internals(settings, db, monkeypatch, capsys):
-    app = create_api(settings)
+    app = create_api(settings, use_actors=False)
     router = APIRouter(tags=["boom"])
 
     @router.get("/api/v1/boom")
@@ -85,7 +85,8 @@ async def test_ready_reports_redis(settings, db, redis_url):
     from tests.ray_session import free_port
 
     for url, expected in ((redis_url, "ok"), (f"redis://127.0.0.1:{free_port()}/0", None)):
-        app = create_api(settings.model_copy(update={"redis_url": SecretStr(url)}))
+        app = create_api(settings.model_copy(update={"redis_url": SecretStr(url)}),
+                         use_actors=False)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://t") as c:
             ready = await c.get("/api/v1/ready")

@@ -1,0 +1,5 @@
+"""Names of Helio's detached actors (one place, so every process finds the same ones)."""
+
+NAMESPACE = "helio"
+RATE_LIMITER = "helio-rate-limiter"
+CACHE = "helio-cache"

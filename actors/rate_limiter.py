@@ -1,0 +1,374 @@
+"""Cluster-wide rate limiting: token buckets, leased in blocks to ingress replicas.
+
+- `TokenBucket`: the pure logic (burst `capacity`, refill `rate` tokens/s).
+- `RateLimiterActor`: the named, restartable global authority. It hands out *leases*
+  (blocks of tokens) and takes back what a replica did not use. With Redis configured the
+  buckets live in Redis and each operation is one atomic Lua script, so limits survive an
+  actor restart and hold across replicas and across Ray clusters sharing the Redis.
+- `ReplicaLimiter`: what an ingress replica holds. Requests are admitted from local leases
+  (no actor call per request); when a lease runs dry the replica asks for the next block.
+  Tokens are taken from the global bucket before they are spent, so the global limit is
+  never exceeded; the lease size bounds how unevenly tokens can sit in replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from actors import names
+from actors._metrics import counter, gauge
+from actors._redis import KEY_PREFIX, connect
+
+FailureMode = Literal["open", "local", "closed"]
+
+
+@dataclass
+class TokenBucket:
+    rate: float  # tokens per second
+    capacity: float  # burst
+    tokens: float
+    updated: float
+
+    @classmethod
+    def full(cls, rate: float, capacity: float, now: float) -> TokenBucket:
+        return cls(rate=rate, capacity=capacity, tokens=capacity, updated=now)
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def take(self, want: int, now: float) -> int:
+        """Take up to `want` whole tokens; return how many were granted."""
+        self._refill(now)
+        granted = min(want, math.floor(self.tokens + 1e-9))
+        self.tokens -= granted
+        return max(0, granted)
+
+    def give_back(self, tokens: int, now: float) -> None:
+        self._refill(now)
+        self.tokens = min(self.capacity, self.tokens + tokens)
+
+    def retry_after(self, now: float) -> float:
+        """Seconds until one whole token is available (0 if one is)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def reset_after(self, now: float) -> float:
+        """Seconds until the bucket is full again."""
+        self._refill(now)
+        return (self.capacity - self.tokens) / self.rate
+
+
+@dataclass(frozen=True)
+class Grant:
+    granted: int
+    remaining: float  # tokens left in the global bucket after this grant
+    retry_after: float
+    reset_after: float
+
+
+# KEYS[1] = bucket; ARGV = want, rate, capacity. Redis' own clock keeps several Ray
+# clusters sharing one Redis consistent.
+_LEASE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local want = tonumber(ARGV[1]); local rate = tonumber(ARGV[2]); local cap = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]); local ts = tonumber(b[2])
+if tokens == nil then tokens = cap; ts = now end
+if now > ts then tokens = math.min(cap, tokens + (now - ts) * rate); ts = now end
+local granted = math.min(want, math.floor(tokens + 1e-9))
+if granted < 0 then granted = 0 end
+tokens = tokens - granted
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
+redis.call('PEXPIRE', KEYS[1], math.ceil((cap / rate) * 1000) + 60000)
+local retry = 0
+if tokens < 1 then retry = (1 - tokens) / rate end
+return {granted, tostring(tokens), tostring(retry), tostring((cap - tokens) / rate)}
+"""
+
+_RELEASE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local back = tonumber(ARGV[1]); local rate = tonumber(ARGV[2]); local cap = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]); local ts = tonumber(b[2])
+if tokens == nil then return 0 end
+if now > ts then tokens = math.min(cap, tokens + (now - ts) * rate); ts = now end
+tokens = math.min(cap, tokens + back)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
+return 1
+"""
+
+
+class BucketStore:
+    """Buckets in Redis (atomic scripts) with the actor's memory as fallback."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self._memory: dict[str, TokenBucket] = {}
+        self._redis = connect(redis_url) if redis_url else None
+        self._lease = self._redis.register_script(_LEASE_LUA) if self._redis else None
+        self._release = self._redis.register_script(_RELEASE_LUA) if self._redis else None
+        self.fallbacks = 0
+        self.log = structlog.get_logger("helio.rate_limiter")
+
+    async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
+        if self._lease is not None:
+            try:
+                granted, tokens, retry, reset = await self._lease(
+                    keys=[f"{KEY_PREFIX}rl:{key}"], args=[want, rate, capacity])
+                return Grant(int(granted), float(tokens), float(retry), float(reset))
+            except Exception as exc:  # Redis down or slow: degrade to this actor's memory
+                self._note_fallback(exc)
+        now = time.monotonic()
+        bucket = self._memory.get(key)
+        if bucket is None or bucket.rate != rate or bucket.capacity != capacity:
+            bucket = self._memory[key] = TokenBucket.full(rate, capacity, now)
+        granted = bucket.take(want, now)
+        return Grant(granted, bucket.tokens, bucket.retry_after(now), bucket.reset_after(now))
+
+    async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None:
+        if tokens <= 0:
+            return
+        if self._release is not None:
+            try:
+                await self._release(keys=[f"{KEY_PREFIX}rl:{key}"], args=[tokens, rate, capacity])
+                return
+            except Exception as exc:
+                self._note_fallback(exc)
+        bucket = self._memory.get(key)
+        if bucket is not None:
+            bucket.give_back(tokens, time.monotonic())
+
+    def _note_fallback(self, exc: Exception) -> None:
+        self.fallbacks += 1
+        self.log.warning("rate_limiter_redis_unavailable", error=type(exc).__name__)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
+
+class RateLimiterActor:
+    """The cluster-wide authority; a thin wrapper over BucketStore."""
+
+    def __init__(self, redis_url: str | None = None) -> None:
+        self._store = BucketStore(redis_url)
+        self._metrics = _actor_metrics()
+
+    async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
+        grant = await self._store.lease(key, want, rate, capacity)
+        self._metrics["leases"].inc()
+        self._metrics["fallbacks"].set(self._store.fallbacks)
+        return grant
+
+    async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None:
+        await self._store.release(key, tokens, rate, capacity)
+
+    async def stats(self) -> dict[str, Any]:
+        return {"redis_fallbacks": self._store.fallbacks,
+                "memory_buckets": len(self._store._memory)}
+
+
+def _actor_metrics() -> dict[str, Any]:
+    return {
+        "leases": counter("helio_rate_limit_leases_total",
+                          "Token leases granted to ingress replicas"),
+        "fallbacks": gauge("helio_rate_limit_redis_fallbacks",
+                           "Operations served from actor memory because Redis was unavailable"),
+    }
+
+
+class LimiterBackend(Protocol):
+    async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant: ...
+    async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None: ...
+
+
+class ActorLimiterBackend:
+    """Calls the named RateLimiterActor; refreshes the handle after the actor died."""
+
+    def __init__(self, redis_url: str | None, timeout_s: float = 2.0) -> None:
+        self._redis_url = redis_url
+        self._timeout = timeout_s
+        self._handle: Any = None
+
+    def _actor(self) -> Any:
+        if self._handle is None:
+            self._handle = get_or_create_rate_limiter(self._redis_url)
+        return self._handle
+
+    async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
+        return await self._call("lease", key, want, rate, capacity)  # type: ignore[no-any-return]
+
+    async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None:
+        await self._call("release", key, tokens, rate, capacity)
+
+    async def _call(self, method: str, *args: Any) -> Any:
+        from ray.exceptions import RayActorError
+
+        try:
+            ref = getattr(self._actor(), method).remote(*args)
+            return await asyncio.wait_for(ref, timeout=self._timeout)
+        except RayActorError:
+            self._handle = None  # fetch it again next time (it restarts under the same name)
+            raise
+
+
+class LocalLimiterBackend:
+    """In-process buckets, for an API running outside Ray (e.g. plain uvicorn)."""
+
+    def __init__(self, redis_url: str | None = None) -> None:
+        self._store = BucketStore(redis_url)
+
+    async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
+        return await self._store.lease(key, want, rate, capacity)
+
+    async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None:
+        await self._store.release(key, tokens, rate, capacity)
+
+
+def get_or_create_rate_limiter(redis_url: str | None) -> Any:
+    import ray
+
+    return (
+        ray.remote(RateLimiterActor)
+        .options(name=names.RATE_LIMITER, namespace=names.NAMESPACE, lifetime="detached",
+                 get_if_exists=True, max_restarts=-1, max_task_retries=-1, num_cpus=0,
+                 max_concurrency=1000)
+        .remote(redis_url)
+    )
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    retry_after: float
+    degraded: bool = False
+
+
+@dataclass
+class _Lease:
+    tokens: int = 0
+    expires: float = 0.0
+    denied_until: float = 0.0
+    global_remaining: float = 0.0
+    reset_after: float = 0.0
+    rate: float = 1.0
+    capacity: float = 1.0
+    refill: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class ReplicaLimiter:
+    """Replica-local admission from leased blocks of the global buckets."""
+
+    def __init__(
+        self,
+        backend: LimiterBackend,
+        *,
+        lease_size: int = 20,
+        lease_ttl_s: float = 1.0,
+        on_failure: dict[str, FailureMode] | None = None,
+    ) -> None:
+        self._backend = backend
+        self._lease_size = lease_size
+        self._lease_ttl = lease_ttl_s
+        self._on_failure = on_failure or {}
+        self._leases: dict[str, _Lease] = {}
+        self._local: dict[str, TokenBucket] = {}
+        self.log = structlog.get_logger("helio.rate_limiter")
+        self.counters = {"allowed": 0, "rejected": 0, "leases": 0, "fallbacks": 0}
+
+    def lease_size_for(self, capacity: float) -> int:
+        # Small buckets lease one token at a time, so a replica cannot hoard them.
+        return max(1, min(self._lease_size, int(capacity // 10)))
+
+    async def check(self, key: str, *, rate: float, capacity: int, route_class: str) -> Decision:
+        now = time.monotonic()
+        lease = self._leases.get(key)
+        if lease is None:
+            lease = self._leases[key] = _Lease()
+        if lease.tokens > 0 and lease.expires > now:
+            return self._admit(lease, capacity, now)
+        if lease.denied_until > now:
+            return self._reject(lease, capacity, now)
+        async with lease.refill:  # one refill per key at a time (single flight)
+            now = time.monotonic()
+            if lease.tokens > 0 and lease.expires > now:
+                return self._admit(lease, capacity, now)
+            if lease.denied_until > now:
+                return self._reject(lease, capacity, now)
+            unused = lease.tokens
+            lease.tokens = 0
+            lease.rate, lease.capacity = rate, capacity
+            try:
+                if unused:
+                    await self._backend.release(key, unused, rate, capacity)
+                grant = await self._backend.lease(key, self.lease_size_for(capacity), rate,
+                                                  capacity)
+            except Exception as exc:
+                return self._degraded(key, exc, rate=rate, capacity=capacity,
+                                      route_class=route_class)
+            self.counters["leases"] += 1
+            now = time.monotonic()
+            lease.global_remaining = grant.remaining
+            lease.reset_after = grant.reset_after
+            if grant.granted > 0:
+                lease.tokens = grant.granted
+                lease.expires = now + self._lease_ttl
+                return self._admit(lease, capacity, now)
+            lease.denied_until = now + grant.retry_after
+            return self._reject(lease, capacity, now)
+
+    def _admit(self, lease: _Lease, capacity: int, now: float) -> Decision:
+        lease.tokens -= 1
+        self.counters["allowed"] += 1
+        remaining = int(max(0.0, lease.global_remaining) + lease.tokens)
+        return Decision(True, capacity, min(capacity, remaining), lease.reset_after, 0.0)
+
+    def _reject(self, lease: _Lease, capacity: int, now: float) -> Decision:
+        self.counters["rejected"] += 1
+        retry = max(0.0, lease.denied_until - now)
+        return Decision(False, capacity, 0, max(retry, lease.reset_after), retry)
+
+    def _degraded(self, key: str, exc: Exception, *, rate: float, capacity: int,
+                  route_class: str) -> Decision:
+        self.counters["fallbacks"] += 1
+        mode = self._on_failure.get(route_class, "open")
+        self.log.warning("rate_limiter_unavailable", error=type(exc).__name__, mode=mode,
+                         route_class=route_class)
+        if mode == "open":
+            return Decision(True, capacity, capacity, 0.0, 0.0, degraded=True)
+        if mode == "closed":
+            return Decision(False, capacity, 0, 1.0, 1.0, degraded=True)
+        now = time.monotonic()
+        bucket = self._local.get(key)
+        if bucket is None:
+            bucket = self._local[key] = TokenBucket.full(rate, capacity, now)
+        if bucket.take(1, now):
+            self.counters["allowed"] += 1
+            return Decision(True, capacity, int(bucket.tokens), bucket.reset_after(now), 0.0,
+                            degraded=True)
+        self.counters["rejected"] += 1
+        retry = bucket.retry_after(now)
+        return Decision(False, capacity, 0, bucket.reset_after(now), retry, degraded=True)
+
+    async def close(self) -> None:
+        """Give every unused leased token back to the global buckets."""
+        for key, lease in list(self._leases.items()):
+            if lease.tokens > 0:
+                try:
+                    await self._backend.release(key, lease.tokens, lease.rate,
+                                                lease.capacity)
+                except Exception as exc:  # shutting down: best effort
+                    self.log.debug("lease_return_failed", error=type(exc).__name__)
+                lease.tokens = 0
