@@ -27,9 +27,6 @@ from actors import names
 from actors._metrics import counter
 from actors._redis import KEY_PREFIX, connect
 
-_VALUE = KEY_PREFIX + "c:v:"
-_TAG = KEY_PREFIX + "c:t:"
-_TAG_VERSIONS = KEY_PREFIX + "c:tagver"
 
 
 @dataclass
@@ -109,8 +106,12 @@ class LruTtlStore:
 class CacheActor:
     """Named cluster cache; Redis (when configured) is the durable L2."""
 
-    def __init__(self, max_bytes: int = 256 << 20, redis_url: str | None = None) -> None:
+    def __init__(self, max_bytes: int = 256 << 20, redis_url: str | None = None,
+                 key_prefix: str = KEY_PREFIX) -> None:
         self._store = LruTtlStore(max_bytes)
+        self._value = key_prefix + "c:v:"
+        self._tag = key_prefix + "c:t:"
+        self._tag_versions = key_prefix + "c:tagver"
         self._redis = connect(redis_url) if redis_url else None
         self._versions: dict[str, int] = {}
         self._seq = 0
@@ -126,8 +127,8 @@ class CacheActor:
         if self._redis is not None:
             try:
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    pipe.get(_VALUE + key)
-                    pipe.pttl(_VALUE + key)
+                    pipe.get(self._value + key)
+                    pipe.pttl(self._value + key)
                     value, pttl = await pipe.execute()
             except Exception as exc:
                 self._redis_failed(exc)
@@ -154,11 +155,11 @@ class CacheActor:
         if self._redis is not None and ttl_s > 0:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.set(_VALUE + key, value, px=max(1, int(ttl_s * 1000)))
+                    pipe.set(self._value + key, value, px=max(1, int(ttl_s * 1000)))
                     for tag in tags:
-                        pipe.sadd(_TAG + tag, key)
-                        pipe.pexpire(_TAG + tag, max(1, int(ttl_s * 1000)), gt=True)
-                        pipe.pexpire(_TAG + tag, max(1, int(ttl_s * 1000)), nx=True)
+                        pipe.sadd(self._tag + tag, key)
+                        pipe.pexpire(self._tag + tag, max(1, int(ttl_s * 1000)), gt=True)
+                        pipe.pexpire(self._tag + tag, max(1, int(ttl_s * 1000)), nx=True)
                     await pipe.execute()
                 stored = True
             except Exception as exc:
@@ -169,7 +170,7 @@ class CacheActor:
         removed = self._store.delete(key)
         if self._redis is not None:
             try:
-                removed = bool(await self._redis.delete(_VALUE + key)) or removed
+                removed = bool(await self._redis.delete(self._value + key)) or removed
             except Exception as exc:
                 self._redis_failed(exc)
         return removed
@@ -180,13 +181,13 @@ class CacheActor:
         self._versions[tag] = self._seq
         if self._redis is not None:
             try:
-                members = await self._redis.smembers(_TAG + tag)
+                members = await self._redis.smembers(self._tag + tag)
                 async with self._redis.pipeline(transaction=True) as pipe:
                     for member in members:
-                        pipe.delete(_VALUE + (member.decode() if isinstance(member, bytes)
+                        pipe.delete(self._value + (member.decode() if isinstance(member, bytes)
                                               else member))
-                    pipe.delete(_TAG + tag)
-                    pipe.hincrby(_TAG_VERSIONS, tag, 1)
+                    pipe.delete(self._tag + tag)
+                    pipe.hincrby(self._tag_versions, tag, 1)
                     await pipe.execute()
                 removed = max(removed, len(members))
             except Exception as exc:
@@ -216,15 +217,16 @@ def _cache_metrics() -> dict[str, Any]:
     }
 
 
-def get_or_create_cache(max_bytes: int, redis_url: str | None) -> Any:
+def get_or_create_cache(max_bytes: int, redis_url: str | None,
+                        namespace: str = names.NAMESPACE) -> Any:
     import ray
 
     return (
         ray.remote(CacheActor)
-        .options(name=names.CACHE, namespace=names.NAMESPACE, lifetime="detached",
+        .options(name=names.CACHE, namespace=namespace, lifetime="detached",
                  get_if_exists=True, max_restarts=-1, max_task_retries=-1, num_cpus=0,
                  max_concurrency=1000)
-        .remote(max_bytes, redis_url)
+        .remote(max_bytes, redis_url, f"{KEY_PREFIX}{namespace}:")
     )
 
 
@@ -239,9 +241,11 @@ class CacheBackend(Protocol):
 class ActorCacheBackend:
     """Calls the named CacheActor; refreshes the handle after the actor died."""
 
-    def __init__(self, max_bytes: int, redis_url: str | None, timeout_s: float = 2.0) -> None:
+    def __init__(self, max_bytes: int, redis_url: str | None, timeout_s: float = 2.0,
+                 namespace: str = names.NAMESPACE) -> None:
         self._max_bytes = max_bytes
         self._redis_url = redis_url
+        self._namespace = namespace
         self._timeout = timeout_s
         self._handle: Any = None
 
@@ -249,7 +253,8 @@ class ActorCacheBackend:
         from ray.exceptions import RayActorError
 
         if self._handle is None:
-            self._handle = get_or_create_cache(self._max_bytes, self._redis_url)
+            self._handle = get_or_create_cache(self._max_bytes, self._redis_url,
+                                               self._namespace)
         try:
             return await asyncio.wait_for(getattr(self._handle, method).remote(*args),
                                           timeout=self._timeout)

@@ -111,7 +111,8 @@ return 1
 class BucketStore:
     """Buckets in Redis (atomic scripts) with the actor's memory as fallback."""
 
-    def __init__(self, redis_url: str | None) -> None:
+    def __init__(self, redis_url: str | None, key_prefix: str = KEY_PREFIX) -> None:
+        self._prefix = key_prefix + "rl:"
         self._memory: dict[str, TokenBucket] = {}
         self._redis = connect(redis_url) if redis_url else None
         self._lease = self._redis.register_script(_LEASE_LUA) if self._redis else None
@@ -123,7 +124,7 @@ class BucketStore:
         if self._lease is not None:
             try:
                 granted, tokens, retry, reset = await self._lease(
-                    keys=[f"{KEY_PREFIX}rl:{key}"], args=[want, rate, capacity])
+                    keys=[self._prefix + key], args=[want, rate, capacity])
                 return Grant(int(granted), float(tokens), float(retry), float(reset))
             except Exception as exc:  # Redis down or slow: degrade to this actor's memory
                 self._note_fallback(exc)
@@ -139,7 +140,7 @@ class BucketStore:
             return
         if self._release is not None:
             try:
-                await self._release(keys=[f"{KEY_PREFIX}rl:{key}"], args=[tokens, rate, capacity])
+                await self._release(keys=[self._prefix + key], args=[tokens, rate, capacity])
                 return
             except Exception as exc:
                 self._note_fallback(exc)
@@ -159,8 +160,8 @@ class BucketStore:
 class RateLimiterActor:
     """The cluster-wide authority; a thin wrapper over BucketStore."""
 
-    def __init__(self, redis_url: str | None = None) -> None:
-        self._store = BucketStore(redis_url)
+    def __init__(self, redis_url: str | None = None, key_prefix: str = KEY_PREFIX) -> None:
+        self._store = BucketStore(redis_url, key_prefix)
         self._metrics = _actor_metrics()
 
     async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
@@ -194,14 +195,16 @@ class LimiterBackend(Protocol):
 class ActorLimiterBackend:
     """Calls the named RateLimiterActor; refreshes the handle after the actor died."""
 
-    def __init__(self, redis_url: str | None, timeout_s: float = 2.0) -> None:
+    def __init__(self, redis_url: str | None, timeout_s: float = 2.0,
+                 namespace: str = names.NAMESPACE) -> None:
         self._redis_url = redis_url
+        self._namespace = namespace
         self._timeout = timeout_s
         self._handle: Any = None
 
     def _actor(self) -> Any:
         if self._handle is None:
-            self._handle = get_or_create_rate_limiter(self._redis_url)
+            self._handle = get_or_create_rate_limiter(self._redis_url, self._namespace)
         return self._handle
 
     async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
@@ -234,15 +237,15 @@ class LocalLimiterBackend:
         await self._store.release(key, tokens, rate, capacity)
 
 
-def get_or_create_rate_limiter(redis_url: str | None) -> Any:
+def get_or_create_rate_limiter(redis_url: str | None, namespace: str = names.NAMESPACE) -> Any:
     import ray
 
     return (
         ray.remote(RateLimiterActor)
-        .options(name=names.RATE_LIMITER, namespace=names.NAMESPACE, lifetime="detached",
+        .options(name=names.RATE_LIMITER, namespace=namespace, lifetime="detached",
                  get_if_exists=True, max_restarts=-1, max_task_retries=-1, num_cpus=0,
                  max_concurrency=1000)
-        .remote(redis_url)
+        .remote(redis_url, f"{KEY_PREFIX}{namespace}:")
     )
 
 

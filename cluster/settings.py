@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # How long a replica's L1 trusts a cached user / API key record (0 turns caching off).
     # Changes made through the API invalidate it on every replica within a poll interval.
     auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
+    # Ray namespace of the named CacheActor / RateLimiterActor (one per Helio deployment).
+    actor_namespace: str = Field(default="helio", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     cache_max_bytes: int = Field(default=256 << 20, ge=1 << 20)
     cache_l1_ttl_s: float = Field(default=5.0, ge=0, le=300)
     rate_limit_enabled: bool = True

@@ -159,3 +159,30 @@ from tests.ray_session import (  # noqa: E402
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_ray_auth()
+
+
+@pytest.fixture
+def redis_db(redis_url: str) -> Iterator[str]:
+    """The test Redis database, flushed after the test."""
+    import redis
+
+    yield redis_url
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def actor_namespace(ray_session: None) -> Iterator[str]:
+    """A private Ray namespace for this test's named actors; killed afterwards."""
+    import ray
+
+    from actors import names
+
+    namespace = f"helio-test-{uuid.uuid4().hex[:8]}"
+    yield namespace
+    for name in (names.CACHE, names.RATE_LIMITER):
+        try:
+            ray.kill(ray.get_actor(name, namespace=namespace))
+        except ValueError:
+            pass

@@ -43,8 +43,9 @@ class ApiContext:
         cache_backend: CacheBackend
         limiter_backend: LimiterBackend
         if use_actors:
-            cache_backend = ActorCacheBackend(settings.cache_max_bytes, redis_url)
-            limiter_backend = ActorLimiterBackend(redis_url)
+            cache_backend = ActorCacheBackend(settings.cache_max_bytes, redis_url,
+                                              namespace=settings.actor_namespace)
+            limiter_backend = ActorLimiterBackend(redis_url, namespace=settings.actor_namespace)
         else:
             cache_backend = LocalCacheBackend(settings.cache_max_bytes, redis_url)
             limiter_backend = LocalLimiterBackend(redis_url)
