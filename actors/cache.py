@@ -151,7 +151,8 @@ class CacheActor:
     async def set(self, key: str, value: bytes, ttl_s: float, tags: tuple[str, ...] = ()) -> bool:
         evictions = self._store.evictions
         stored = self._store.set(key, value, ttl_s, tuple(tags), time.monotonic())
-        self._metrics["evictions"].inc(self._store.evictions - evictions)
+        if self._store.evictions > evictions:  # Ray counters reject inc(0)
+            self._metrics["evictions"].inc(self._store.evictions - evictions)
         if self._redis is not None and ttl_s > 0:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
@@ -181,11 +182,13 @@ class CacheActor:
         self._versions[tag] = self._seq
         if self._redis is not None:
             try:
-                members = await self._redis.smembers(self._tag + tag)
+                members = [m.decode() if isinstance(m, bytes) else str(m)
+                           for m in await self._redis.smembers(self._tag + tag)]
+                for member in members:  # read-through copies here do not know their tags
+                    self._store.delete(member)
                 async with self._redis.pipeline(transaction=True) as pipe:
                     for member in members:
-                        pipe.delete(self._value + (member.decode() if isinstance(member, bytes)
-                                              else member))
+                        pipe.delete(self._value + member)
                     pipe.delete(self._tag + tag)
                     pipe.hincrby(self._tag_versions, tag, 1)
                     await pipe.execute()
