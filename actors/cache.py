@@ -28,7 +28,6 @@ from actors._metrics import counter
 from actors._redis import KEY_PREFIX, connect
 
 
-
 @dataclass
 class _Entry:
     value: bytes

@@ -151,6 +151,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 from tests.ray_session import (  # noqa: E402
+    actor_namespace,  # noqa: F401  (fixture)
     configure_ray_auth,
     ray_session,  # noqa: F401  (fixture)
     serve_http_port,  # noqa: F401  (fixture)
@@ -170,19 +171,3 @@ def redis_db(redis_url: str) -> Iterator[str]:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
     client.close()
-
-
-@pytest.fixture
-def actor_namespace(ray_session: None) -> Iterator[str]:
-    """A private Ray namespace for this test's named actors; killed afterwards."""
-    import ray
-
-    from actors import names
-
-    namespace = f"helio-test-{uuid.uuid4().hex[:8]}"
-    yield namespace
-    for name in (names.CACHE, names.RATE_LIMITER):
-        try:
-            ray.kill(ray.get_actor(name, namespace=namespace))
-        except ValueError:
-            pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,3 +57,19 @@ def serve_http_port(ray_session: None) -> int:
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     return port
+
+
+@pytest.fixture
+def actor_namespace(ray_session: None) -> Iterator[str]:
+    """A private Ray namespace for this test's named actors; killed afterwards."""
+    import ray
+
+    from actors import names
+
+    namespace = f"helio-test-{uuid.uuid4().hex[:8]}"
+    yield namespace
+    for name in (names.CACHE, names.RATE_LIMITER):
+        try:
+            ray.kill(ray.get_actor(name, namespace=namespace))
+        except ValueError:
+            pass
