@@ -291,9 +291,12 @@ class ReplicaLimiter:
         self.log = structlog.get_logger("helio.rate_limiter")
         self.counters = {"allowed": 0, "rejected": 0, "leases": 0, "fallbacks": 0}
 
-    def lease_size_for(self, capacity: float) -> int:
-        # Small buckets lease one token at a time, so a replica cannot hoard them.
-        return max(1, min(self._lease_size, int(capacity // 10)))
+    def lease_size_for(self, rate: float, capacity: float) -> int:
+        """Tokens per lease: about a quarter of a lease period's traffic at the plan's rate,
+        at most a tenth of the burst (small buckets lease one token at a time, so a replica
+        cannot hoard them) and at most the configured maximum."""
+        by_rate = int(rate * self._lease_ttl / 4)
+        return max(1, min(self._lease_size, int(capacity // 10), max(1, by_rate)))
 
     async def check(self, key: str, *, rate: float, capacity: int, route_class: str) -> Decision:
         now = time.monotonic()
@@ -316,8 +319,8 @@ class ReplicaLimiter:
             try:
                 if unused:
                     await self._backend.release(key, unused, rate, capacity)
-                grant = await self._backend.lease(key, self.lease_size_for(capacity), rate,
-                                                  capacity)
+                grant = await self._backend.lease(key, self.lease_size_for(rate, capacity),
+                                                  rate, capacity)
             except Exception as exc:
                 return self._degraded(key, exc, rate=rate, capacity=capacity,
                                       route_class=route_class)

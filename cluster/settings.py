@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(default=256 << 20, ge=1 << 20)
     cache_l1_ttl_s: float = Field(default=5.0, ge=0, le=300)
     rate_limit_enabled: bool = True
-    rate_limit_lease: int = Field(default=20, ge=1, le=10_000)
+    # Upper bound on the tokens one replica leases at a time (see ReplicaLimiter).
+    rate_limit_lease: int = Field(default=1000, ge=1, le=100_000)
     # What to do when the limiter actor is unreachable, per route class.
     rate_limit_on_failure_read: Literal["open", "local", "closed"] = "open"
     rate_limit_on_failure_write: Literal["open", "local", "closed"] = "local"
