@@ -268,6 +268,8 @@ class _Lease:
     reset_after: float = 0.0
     rate: float = 1.0
     capacity: float = 1.0
+    size: int = 1
+    prefetching: bool = False
     refill: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -288,6 +290,7 @@ class ReplicaLimiter:
         self._on_failure = on_failure or {}
         self._leases: dict[str, _Lease] = {}
         self._local: dict[str, TokenBucket] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self.log = structlog.get_logger("helio.rate_limiter")
         self.counters = {"allowed": 0, "rejected": 0, "leases": 0, "fallbacks": 0}
 
@@ -304,6 +307,12 @@ class ReplicaLimiter:
         if lease is None:
             lease = self._leases[key] = _Lease()
         if lease.tokens > 0 and lease.expires > now:
+            if lease.tokens * 4 <= lease.size and not lease.prefetching and lease.size > 1:
+                # Low water: fetch the next block in the background, so requests rarely
+                # wait for an actor round trip (about 1 ms here, more under load).
+                lease.prefetching = True
+                self._tasks.add(asyncio.get_running_loop().create_task(
+                    self._prefetch(key, lease, rate, capacity)))
             return self._admit(lease, capacity, now)
         if lease.denied_until > now:
             return self._reject(lease, capacity, now)
@@ -316,11 +325,11 @@ class ReplicaLimiter:
             unused = lease.tokens
             lease.tokens = 0
             lease.rate, lease.capacity = rate, capacity
+            lease.size = self.lease_size_for(rate, capacity)
             try:
                 if unused:
                     await self._backend.release(key, unused, rate, capacity)
-                grant = await self._backend.lease(key, self.lease_size_for(rate, capacity),
-                                                  rate, capacity)
+                grant = await self._backend.lease(key, lease.size, rate, capacity)
             except Exception as exc:
                 return self._degraded(key, exc, rate=rate, capacity=capacity,
                                       route_class=route_class)
@@ -334,6 +343,21 @@ class ReplicaLimiter:
                 return self._admit(lease, capacity, now)
             lease.denied_until = now + grant.retry_after
             return self._reject(lease, capacity, now)
+
+    async def _prefetch(self, key: str, lease: _Lease, rate: float, capacity: int) -> None:
+        try:
+            grant = await self._backend.lease(key, lease.size, rate, capacity)
+            self.counters["leases"] += 1
+            lease.tokens += grant.granted
+            lease.global_remaining = grant.remaining
+            lease.reset_after = grant.reset_after
+            if grant.granted:
+                lease.expires = time.monotonic() + self._lease_ttl
+        except Exception as exc:  # the blocking path will handle the failure mode
+            self.log.debug("lease_prefetch_failed", error=type(exc).__name__)
+        finally:
+            lease.prefetching = False
+            self._tasks.discard(asyncio.current_task())  # type: ignore[arg-type,unused-ignore]
 
     def _admit(self, lease: _Lease, capacity: int, now: float) -> Decision:
         lease.tokens -= 1
@@ -370,6 +394,8 @@ class ReplicaLimiter:
 
     async def close(self) -> None:
         """Give every unused leased token back to the global buckets."""
+        for task in list(self._tasks):
+            task.cancel()
         for key, lease in list(self._leases.items()):
             if lease.tokens > 0:
                 try:
