@@ -203,6 +203,10 @@ class CacheActor:
     async def stats(self) -> dict[str, int]:
         return {**self._store.stats(), "redis_errors": self.redis_errors}
 
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+
     def _redis_failed(self, exc: Exception) -> None:
         self.redis_errors += 1
         self._metrics["redis_errors"].inc()

@@ -236,6 +236,9 @@ class LocalLimiterBackend:
     async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None:
         await self._store.release(key, tokens, rate, capacity)
 
+    async def close(self) -> None:
+        await self._store.close()
+
 
 def get_or_create_rate_limiter(redis_url: str | None, namespace: str = names.NAMESPACE) -> Any:
     import ray
@@ -284,7 +287,7 @@ class ReplicaLimiter:
         lease_ttl_s: float = 1.0,
         on_failure: dict[str, FailureMode] | None = None,
     ) -> None:
-        self._backend = backend
+        self.backend = backend
         self._lease_size = lease_size
         self._lease_ttl = lease_ttl_s
         self._on_failure = on_failure or {}
@@ -328,8 +331,8 @@ class ReplicaLimiter:
             lease.size = self.lease_size_for(rate, capacity)
             try:
                 if unused:
-                    await self._backend.release(key, unused, rate, capacity)
-                grant = await self._backend.lease(key, lease.size, rate, capacity)
+                    await self.backend.release(key, unused, rate, capacity)
+                grant = await self.backend.lease(key, lease.size, rate, capacity)
             except Exception as exc:
                 return self._degraded(key, exc, rate=rate, capacity=capacity,
                                       route_class=route_class)
@@ -346,7 +349,7 @@ class ReplicaLimiter:
 
     async def _prefetch(self, key: str, lease: _Lease, rate: float, capacity: int) -> None:
         try:
-            grant = await self._backend.lease(key, lease.size, rate, capacity)
+            grant = await self.backend.lease(key, lease.size, rate, capacity)
             self.counters["leases"] += 1
             lease.tokens += grant.granted
             lease.global_remaining = grant.remaining
@@ -399,7 +402,7 @@ class ReplicaLimiter:
         for key, lease in list(self._leases.items()):
             if lease.tokens > 0:
                 try:
-                    await self._backend.release(key, lease.tokens, lease.rate,
+                    await self.backend.release(key, lease.tokens, lease.rate,
                                                 lease.capacity)
                 except Exception as exc:  # shutting down: best effort
                     self.log.debug("lease_return_failed", error=type(exc).__name__)

@@ -57,11 +57,13 @@ class Settings(BaseSettings):
 
     # How long a replica's L1 trusts a cached user / API key record (0 turns caching off).
     # Changes made through the API invalidate it on every replica within a poll interval.
-    auth_cache_ttl_s: float = Field(default=5.0, ge=0, le=300)
+    auth_cache_ttl_s: float = Field(default=30.0, ge=0, le=3600)
     # Ray namespace of the named CacheActor / RateLimiterActor (one per Helio deployment).
     actor_namespace: str = Field(default="helio", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     cache_max_bytes: int = Field(default=256 << 20, ge=1 << 20)
-    cache_l1_ttl_s: float = Field(default=5.0, ge=0, le=300)
+    cache_l1_ttl_s: float = Field(default=30.0, ge=0, le=3600)
+    # How often each replica asks the CacheActor which tags were invalidated.
+    cache_poll_interval_s: float = Field(default=0.5, gt=0, le=60)
     rate_limit_enabled: bool = True
     # Upper bound on the tokens one replica leases at a time (see ReplicaLimiter).
     rate_limit_lease: int = Field(default=1000, ge=1, le=100_000)

@@ -49,7 +49,8 @@ class ApiContext:
         else:
             cache_backend = LocalCacheBackend(settings.cache_max_bytes, redis_url)
             limiter_backend = LocalLimiterBackend(redis_url)
-        cache = ReplicaCache(cache_backend, l1_ttl_s=settings.cache_l1_ttl_s)
+        cache = ReplicaCache(cache_backend, l1_ttl_s=settings.cache_l1_ttl_s,
+                             poll_interval_s=settings.cache_poll_interval_s)
         limiter = ReplicaLimiter(
             limiter_backend,
             lease_size=settings.rate_limit_lease,
@@ -74,6 +75,9 @@ class ApiContext:
     async def close(self) -> None:
         await self.cache.stop()
         await self.limiter.close()
+        for backend in (self.cache.backend, self.limiter.backend):
+            if isinstance(backend, LocalCacheBackend | LocalLimiterBackend):
+                await backend.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()

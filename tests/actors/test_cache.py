@@ -48,7 +48,10 @@ async def test_write_through_and_read_through_redis(redis_db):
     assert await second.invalidate_tag("t") >= 1
     assert await second.get("k") is None
     # Gone from Redis too: a third actor cannot read it back.
-    assert await CacheActor(redis_url=redis_db, key_prefix="helio:t:").get("k") is None
+    third = CacheActor(redis_url=redis_db, key_prefix="helio:t:")
+    assert await third.get("k") is None
+    for actor in (first, second, third):
+        await actor.close()
 
 
 async def test_single_flight(ray_session, actor_namespace):
