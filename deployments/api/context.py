@@ -17,6 +17,7 @@ from actors.rate_limiter import (
 from cluster.db import create_engine, create_session_factory
 from cluster.security import TokenSigner
 from cluster.settings import Settings, resolve_jwt_secret
+from deployments.api.metrics import ReplicaMetrics
 from deployments.api.principals import Authenticator
 
 
@@ -29,6 +30,7 @@ class ApiContext:
     authenticator: Authenticator
     cache: ReplicaCache
     limiter: ReplicaLimiter
+    metrics: ReplicaMetrics
     redis: Redis | None = None
 
     @classmethod
@@ -67,12 +69,19 @@ class ApiContext:
                                         cache_ttl_s=settings.auth_cache_ttl_s),
             cache=cache,
             limiter=limiter,
+            metrics=ReplicaMetrics(limiter, cache),
             # from_url connects lazily, on first use.
             redis=Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
             if redis_url else None,
         )
 
+    def start(self) -> None:
+        """Background work that needs the replica's event loop."""
+        self.cache.start()
+        self.metrics.start()
+
     async def close(self) -> None:
+        await self.metrics.stop()
         await self.cache.stop()
         await self.limiter.close()
         for backend in (self.cache.backend, self.limiter.backend):

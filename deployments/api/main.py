@@ -42,7 +42,7 @@ def create_api(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        context.cache.start()
+        context.start()
         yield
         await context.close()
 
