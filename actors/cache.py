@@ -242,6 +242,7 @@ class CacheBackend(Protocol):
     async def delete(self, key: str) -> bool: ...
     async def invalidate_tag(self, tag: str) -> int: ...
     async def tag_versions(self, since: int) -> tuple[int, dict[str, int]]: ...
+    async def stats(self) -> dict[str, int]: ...
 
 
 class ActorCacheBackend:
@@ -282,6 +283,10 @@ class ActorCacheBackend:
 
     async def tag_versions(self, since: int) -> tuple[int, dict[str, int]]:
         return await self._call("tag_versions", since)  # type: ignore[no-any-return]
+
+    async def stats(self) -> dict[str, int]:
+        """Creates the actor if it does not exist yet (readiness, `helio up`)."""
+        return await self._call("stats")  # type: ignore[no-any-return]
 
 
 class LocalCacheBackend(CacheActor):

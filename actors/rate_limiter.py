@@ -190,6 +190,7 @@ def _actor_metrics() -> dict[str, Any]:
 class LimiterBackend(Protocol):
     async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant: ...
     async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None: ...
+    async def ping(self) -> dict[str, Any]: ...
 
 
 class ActorLimiterBackend:
@@ -213,6 +214,10 @@ class ActorLimiterBackend:
     async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None:
         await self._call("release", key, tokens, rate, capacity)
 
+    async def ping(self) -> dict[str, Any]:
+        """Creates the actor if it does not exist yet (readiness, `helio up`)."""
+        return await self._call("stats")  # type: ignore[no-any-return]
+
     async def _call(self, method: str, *args: Any) -> Any:
         from ray.exceptions import RayActorError
 
@@ -235,6 +240,9 @@ class LocalLimiterBackend:
 
     async def release(self, key: str, tokens: int, rate: float, capacity: float) -> None:
         await self._store.release(key, tokens, rate, capacity)
+
+    async def ping(self) -> dict[str, Any]:
+        return {"redis_fallbacks": self._store.fallbacks}
 
     async def close(self) -> None:
         await self._store.close()

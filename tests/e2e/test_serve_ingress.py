@@ -62,4 +62,5 @@ async def test_login_and_me_over_http(served, db):
 
         ready = await http.get("/api/v1/ready")
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "ray": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "cache": "ok",
+                                          "rate_limiter": "ok", "ray": "ok"}

@@ -20,7 +20,8 @@ async def liveness() -> Health:
 @router.get("/ready", response_model=Readiness,
             responses={503: {"model": Readiness, "description": "A dependency is unreachable"}})
 async def readiness(ctx: ContextDep) -> JSONResponse:
-    """Ready when the database, Redis (if configured) and Ray answer."""
+    """Ready when the database, Redis (if configured), the cache and rate-limiter actors
+    and Ray answer. `helio up` waits for this, so the named actors exist once it returns."""
     checks: dict[str, str] = {}
     try:
         async with ctx.engine.connect() as conn:
@@ -34,6 +35,13 @@ async def readiness(ctx: ContextDep) -> JSONResponse:
             checks["redis"] = "ok"
         except Exception as exc:
             checks["redis"] = f"unreachable ({type(exc).__name__})"
+    for name, probe in (("cache", ctx.cache.backend.stats),
+                        ("rate_limiter", ctx.limiter.backend.ping)):
+        try:
+            await asyncio.wait_for(probe(), timeout=5.0)
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"unreachable ({type(exc).__name__})"
     checks["ray"] = await asyncio.to_thread(_ray_status)
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ready" if ready else "not_ready", checks=checks)
