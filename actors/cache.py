@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import structlog
 
 from actors import names
+from actors._handles import NamedActor
 from actors._metrics import counter
 from actors._redis import KEY_PREFIX, connect
 
@@ -246,28 +247,13 @@ class CacheBackend(Protocol):
 
 
 class ActorCacheBackend:
-    """Calls the named CacheActor; refreshes the handle after the actor died."""
+    """The named CacheActor, called from a replica."""
 
     def __init__(self, max_bytes: int, redis_url: str | None, timeout_s: float = 2.0,
                  namespace: str = names.NAMESPACE) -> None:
-        self._max_bytes = max_bytes
-        self._redis_url = redis_url
-        self._namespace = namespace
-        self._timeout = timeout_s
-        self._handle: Any = None
-
-    async def _call(self, method: str, *args: Any) -> Any:
-        from ray.exceptions import RayActorError
-
-        if self._handle is None:
-            self._handle = get_or_create_cache(self._max_bytes, self._redis_url,
-                                               self._namespace)
-        try:
-            return await asyncio.wait_for(getattr(self._handle, method).remote(*args),
-                                          timeout=self._timeout)
-        except RayActorError:
-            self._handle = None
-            raise
+        self._actor = NamedActor(lambda: get_or_create_cache(max_bytes, redis_url, namespace),
+                                 timeout_s)
+        self._call = self._actor.call
 
     async def get(self, key: str) -> tuple[bytes, float] | None:
         return await self._call("get", key)  # type: ignore[no-any-return]

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 import structlog
 
 from actors import names
+from actors._handles import NamedActor
 from actors._metrics import counter, gauge
 from actors._redis import KEY_PREFIX, connect
 
@@ -74,16 +75,21 @@ class Grant:
     reset_after: float
 
 
-# KEYS[1] = bucket; ARGV = want, rate, capacity. Redis' own clock keeps several Ray
-# clusters sharing one Redis consistent.
-_LEASE_LUA = """
+# KEYS[1] = bucket; ARGV = tokens, rate, capacity. Redis' own clock keeps several Ray
+# clusters sharing one Redis consistent. The preamble refills the bucket up to `now`.
+_REFILL_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local want = tonumber(ARGV[1]); local rate = tonumber(ARGV[2]); local cap = tonumber(ARGV[3])
+local n = tonumber(ARGV[1]); local rate = tonumber(ARGV[2]); local cap = tonumber(ARGV[3])
 local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(b[1]); local ts = tonumber(b[2])
-if tokens == nil then tokens = cap; ts = now end
+local existed = tokens ~= nil
+if not existed then tokens = cap; ts = now end
 if now > ts then tokens = math.min(cap, tokens + (now - ts) * rate); ts = now end
+"""
+
+_LEASE_LUA = _REFILL_LUA + """
+local want = n
 local granted = math.min(want, math.floor(tokens + 1e-9))
 if granted < 0 then granted = 0 end
 tokens = tokens - granted
@@ -94,15 +100,9 @@ if tokens < 1 then retry = (1 - tokens) / rate end
 return {granted, tostring(tokens), tostring(retry), tostring((cap - tokens) / rate)}
 """
 
-_RELEASE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local back = tonumber(ARGV[1]); local rate = tonumber(ARGV[2]); local cap = tonumber(ARGV[3])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1]); local ts = tonumber(b[2])
-if tokens == nil then return 0 end
-if now > ts then tokens = math.min(cap, tokens + (now - ts) * rate); ts = now end
-tokens = math.min(cap, tokens + back)
+_RELEASE_LUA = _REFILL_LUA + """
+if not existed then return 0 end
+tokens = math.min(cap, tokens + n)
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(ts))
 return 1
 """
@@ -194,19 +194,13 @@ class LimiterBackend(Protocol):
 
 
 class ActorLimiterBackend:
-    """Calls the named RateLimiterActor; refreshes the handle after the actor died."""
+    """The named RateLimiterActor, called from a replica."""
 
     def __init__(self, redis_url: str | None, timeout_s: float = 2.0,
                  namespace: str = names.NAMESPACE) -> None:
-        self._redis_url = redis_url
-        self._namespace = namespace
-        self._timeout = timeout_s
-        self._handle: Any = None
-
-    def _actor(self) -> Any:
-        if self._handle is None:
-            self._handle = get_or_create_rate_limiter(self._redis_url, self._namespace)
-        return self._handle
+        self._actor = NamedActor(lambda: get_or_create_rate_limiter(redis_url, namespace),
+                                 timeout_s)
+        self._call = self._actor.call
 
     async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
         return await self._call("lease", key, want, rate, capacity)  # type: ignore[no-any-return]
@@ -217,16 +211,6 @@ class ActorLimiterBackend:
     async def ping(self) -> dict[str, Any]:
         """Creates the actor if it does not exist yet (readiness, `helio up`)."""
         return await self._call("stats")  # type: ignore[no-any-return]
-
-    async def _call(self, method: str, *args: Any) -> Any:
-        from ray.exceptions import RayActorError
-
-        try:
-            ref = getattr(self._actor(), method).remote(*args)
-            return await asyncio.wait_for(ref, timeout=self._timeout)
-        except RayActorError:
-            self._handle = None  # fetch it again next time (it restarts under the same name)
-            raise
 
 
 class LocalLimiterBackend:

@@ -17,32 +17,33 @@ from tests.conftest import Users, bearer
 from tests.ray_session import free_port
 
 
-def _settings(settings, **over):
-    return settings.model_copy(update={"auth_cache_ttl_s": 5.0, **over})
+async def _api(settings, db, redis_url: str, namespace: str, **over):
+    """The real API on the shared Ray session, its actors in a private namespace."""
+    from pydantic import SecretStr
 
-
-async def _api(settings):
-    app = create_api(settings, use_actors=True)
+    s = settings.model_copy(update={"auth_cache_ttl_s": 5.0, "redis_url": SecretStr(redis_url),
+                                    "actor_namespace": namespace, **over})
+    app = create_api(s, use_actors=True)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.0.1", 1)),
                                base_url="http://t")
-    return app, client
+    return app, client, Users(db, client)
+
+
+async def _admin_headers(users: Users) -> dict[str, str]:
+    admin = await users.create(Role.admin)
+    return bearer((await users.login(admin.email))["access_token"])
 
 
 async def test_actor_restart_keeps_counters_and_cached_values(
     settings, db, redis_db, actor_namespace
 ):
     import ray
-    from pydantic import SecretStr
 
     from actors import names
     from actors.cache import ActorCacheBackend, ReplicaCache
 
-    s = _settings(settings, redis_url=SecretStr(redis_db), actor_namespace=actor_namespace,
-                  rate_limit_lease=1)
-    app, client = await _api(s)
-    users = Users(db, client)
-    admin = await users.create(Role.admin)
-    h = bearer((await users.login(admin.email))["access_token"])
+    app, client, users = await _api(settings, db, redis_db, actor_namespace, rate_limit_lease=1)
+    h = await _admin_headers(users)
     plans = (await client.get("/api/v1/rate-limits", headers=h)).json()["items"]
     for item in plans:
         if item["role"] == "admin" and item["route_class"] == "read":
@@ -117,16 +118,10 @@ def private_redis(tmp_path: Path):
 
 async def test_api_survives_redis_outage_and_recovers(settings, db, actor_namespace,
                                                       private_redis):
-    from pydantic import SecretStr
-
     port, stop, restart = private_redis
-    url = f"redis://127.0.0.1:{port}/0"
-    s = _settings(settings, redis_url=SecretStr(url), actor_namespace=actor_namespace,
-                  rate_limit_lease=1)
-    app, client = await _api(s)
-    users = Users(db, client)
-    admin = await users.create(Role.admin)
-    h = bearer((await users.login(admin.email))["access_token"])
+    app, client, users = await _api(settings, db, f"redis://127.0.0.1:{port}/0",
+                                    actor_namespace, rate_limit_lease=1)
+    h = await _admin_headers(users)
 
     async def burst(n: int) -> list[int]:
         return [(await client.get("/api/v1/users/me", headers=h)).status_code for _ in range(n)]
@@ -146,11 +141,7 @@ async def test_api_survives_redis_outage_and_recovers(settings, db, actor_namesp
 
 async def test_password_guessing_is_throttled_per_account(settings, db, redis_db,
                                                           actor_namespace):
-    from pydantic import SecretStr
-
-    s = _settings(settings, redis_url=SecretStr(redis_db), actor_namespace=actor_namespace)
-    app, client = await _api(s)
-    users = Users(db, client)
+    app, client, users = await _api(settings, db, redis_db, actor_namespace)
     victim = await users.create(Role.viewer, email="victim@example.com")
     other = await users.create(Role.viewer, email="other@example.com")
     codes = []
