@@ -6,7 +6,6 @@ from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from cluster.db import normalize_database_url
@@ -31,7 +30,3 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-
-
-def current_revision_sync(connection: object) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()  # type: ignore[arg-type]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -150,7 +149,3 @@ def new_api_key() -> NewApiKey:
 
 def looks_like_api_key(credential: str) -> bool:
     return credential.startswith(API_KEY_PREFIX)
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
