@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -32,6 +34,7 @@ class ApiContext:
     limiter: ReplicaLimiter
     metrics: ReplicaMetrics
     redis: Redis | None = None
+    _warmup: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, use_actors: bool) -> ApiContext:
@@ -79,8 +82,20 @@ class ApiContext:
         """Background work that needs the replica's event loop."""
         self.cache.start()
         self.metrics.start()
+        # Create (or find) the named actors now, not on the first request that needs them.
+        self._warmup = asyncio.get_running_loop().create_task(self._warm_actors())
+
+    async def _warm_actors(self) -> None:
+        results = await asyncio.gather(self.cache.backend.stats(), self.limiter.backend.ping(),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                structlog.get_logger("helio.api").warning("actor_warmup_failed",
+                                                          error=type(result).__name__)
 
     async def close(self) -> None:
+        if self._warmup is not None and not self._warmup.done():
+            self._warmup.cancel()
         await self.metrics.stop()
         await self.cache.stop()
         await self.limiter.close()
