@@ -1,7 +1,8 @@
 """Shared fixtures: real databases (SQLite and PostgreSQL), real Redis, one Ray session.
 
 Set HELIO_TEST_DATABASE_URL / HELIO_TEST_REDIS_URL to run against the real services;
-with HELIO_TEST_REQUIRE_SERVICES=1 a missing service fails the test instead of skipping it.
+with HELIO_TEST_REQUIRE_SERVICES=1 (or CI=true) a missing service fails the test instead
+of skipping it.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from cluster.security import hash_password
 from cluster.settings import Settings
 
 TEST_SECRET = "test-secret-" + "x" * 60
-REQUIRE_SERVICES = os.environ.get("HELIO_TEST_REQUIRE_SERVICES") == "1"
+# Under CI nothing may skip: a missing service fails the test.
+REQUIRE_SERVICES = (os.environ.get("HELIO_TEST_REQUIRE_SERVICES") == "1"
+                    or os.environ.get("CI") == "true")
 
 
 def service_missing(what: str) -> None:
     if REQUIRE_SERVICES:
-        pytest.fail(f"{what} is required (HELIO_TEST_REQUIRE_SERVICES=1) but not configured")
+        pytest.fail(f"{what} is required (HELIO_TEST_REQUIRE_SERVICES=1 or CI=true) "
+                    "but not configured")
     pytest.skip(f"{what} not configured")
 
 
