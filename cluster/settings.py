@@ -108,10 +108,6 @@ class Settings(BaseSettings):
     def resolved_data_root(self) -> str:
         return self.data_root or str(self.home / "data")
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (and apply explicit overrides)."""
