@@ -1,0 +1,59 @@
+"""Where data lives under the data root, and how a new dataset version is published.
+
+    <data root>/datasets/<dataset id>/v<N>/part-*.parquet   published, immutable
+    <data root>/datasets/<dataset id>/.staging/<token>/     being written (never read)
+    <data root>/jobs/<job id>/                              a job's scratch space
+
+A version becomes visible only when its row is committed in the database (see
+`pipelines.versions.publish`); the directory is moved into place just before.
+The data root must be a path every Ray node sees (local disk on one machine, NFS
+or a shared volume on a cluster).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+STAGING = ".staging"
+
+
+class DataRoot:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser()
+
+    def dataset_dir(self, dataset_id: uuid.UUID | str) -> Path:
+        return self.root / "datasets" / str(dataset_id)
+
+    def version_dir(self, dataset_id: uuid.UUID | str, version: int) -> Path:
+        return self.dataset_dir(dataset_id) / f"v{version}"
+
+    def staging_dir(self, dataset_id: uuid.UUID | str) -> Path:
+        """A fresh private directory to write a version into before it is published."""
+        path = self.dataset_dir(dataset_id) / STAGING / uuid.uuid4().hex
+        path.mkdir(parents=True, exist_ok=False)
+        return path
+
+    def job_dir(self, job_id: uuid.UUID | str) -> Path:
+        path = self.root / "jobs" / str(job_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def move_into_place(self, staged: Path, dataset_id: uuid.UUID | str, version: int) -> Path:
+        """Rename the staged directory to `v<version>` (atomic on one filesystem)."""
+        target = self.version_dir(dataset_id, version)
+        if target.exists():
+            # Left by a writer that died between the rename and the DB commit: unpublished.
+            shutil.rmtree(target)
+        os.replace(staged, target)
+        return target
+
+    def remove_dataset(self, dataset_id: uuid.UUID | str) -> None:
+        shutil.rmtree(self.dataset_dir(dataset_id), ignore_errors=True)
+
+
+def parquet_files(directory: Path | str) -> list[str]:
+    """The Parquet files of one version, in a stable order."""
+    return sorted(str(p) for p in Path(directory).glob("*.parquet"))
