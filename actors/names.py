@@ -3,3 +3,4 @@
 NAMESPACE = "helio"
 RATE_LIMITER = "helio-rate-limiter"
 CACHE = "helio-cache"
+EVENTS = "helio-events"

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     login_per_account_burst: int = Field(default=5, ge=1)
     login_per_ip_per_minute: int = Field(default=120, ge=1)
     login_per_ip_burst: int = Field(default=60, ge=1)
+    # Job submission: the Ray dashboard's address (default: the local head's dashboard).
+    jobs_address: str | None = None
+    # Named PostgreSQL sources datasets may be read from with SQL, as JSON:
+    # {"warehouse": "postgresql://user:pass@host/db"}. Users name a source, never a URL.
+    sql_sources: dict[str, SecretStr] = Field(default_factory=dict)
+    # CPUs each analytics scan task reserves, and how many partitions a query uses at most.
+    query_task_cpus: float = Field(default=1.0, gt=0, le=64)
+    query_max_partitions: int = Field(default=8, ge=1, le=1024)
+    query_cache_ttl_s: float = Field(default=600.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
 
@@ -107,6 +116,10 @@ class Settings(BaseSettings):
     @property
     def resolved_data_root(self) -> str:
         return self.data_root or str(self.home / "data")
+
+    @property
+    def resolved_jobs_address(self) -> str:
+        return self.jobs_address or f"http://{self.dashboard_host}:{self.dashboard_port}"
 
 
 def load_settings(**overrides: Any) -> Settings:

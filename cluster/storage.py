@@ -41,13 +41,23 @@ class DataRoot:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def highest_version_dir(self, dataset_id: uuid.UUID | str) -> int:
+        """The highest `v<N>` directory present (published or left by a crashed writer)."""
+        found = [int(p.name[1:]) for p in self.dataset_dir(dataset_id).glob("v*")
+                 if p.name[1:].isdigit()]
+        return max(found, default=0)
+
     def move_into_place(self, staged: Path, dataset_id: uuid.UUID | str, version: int) -> Path:
-        """Rename the staged directory to `v<version>` (atomic on one filesystem)."""
+        """Rename the staged directory to `v<version>` (atomic on one filesystem);
+        FileExistsError if another writer took that number first."""
         target = self.version_dir(dataset_id, version)
-        if target.exists():
-            # Left by a writer that died between the rename and the DB commit: unpublished.
-            shutil.rmtree(target)
-        os.replace(staged, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staged, target)  # fails on an existing non-empty directory
+        except OSError as exc:
+            if target.exists():
+                raise FileExistsError(str(target)) from exc
+            raise
         return target
 
     def remove_dataset(self, dataset_id: uuid.UUID | str) -> None:

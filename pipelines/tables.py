@@ -80,3 +80,25 @@ def canonicalize(table: pa.Table | pa.RecordBatch) -> pa.Table:
 
 def canonical_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([pa.field(f.name, canonical_type(f.type)) for f in schema])
+
+
+def json_safe(table: pa.Table) -> pa.Table:
+    """NaN/inf become null (JSON has neither) and non-canonical columns become strings."""
+    arrays, names = [], []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_floating(column.type):
+            bad = pc.or_(pc.is_nan(column), pc.is_inf(column))
+            column = pc.if_else(bad, pa.scalar(None, column.type), column)
+        elif logical_type(column.type) == "other":
+            try:
+                column = column.cast(pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                column = pa.array([None if v is None else repr(v) for v in column.to_pylist()],
+                                  pa.string())
+        arrays.append(column)
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def rows_of(table: pa.Table) -> list[list[Any]]:
+    return [list(r.values()) for r in json_safe(table).to_pylist()]

@@ -16,9 +16,12 @@ from actors.rate_limiter import (
     LocalLimiterBackend,
     ReplicaLimiter,
 )
+from actors.events import EventStream
 from cluster.db import create_engine, create_session_factory
+from cluster.jobs import RayJobs
 from cluster.security import TokenSigner
 from cluster.settings import Settings, resolve_jwt_secret
+from cluster.storage import DataRoot
 from deployments.api.metrics import ReplicaMetrics
 from deployments.api.principals import Authenticator
 
@@ -33,6 +36,10 @@ class ApiContext:
     cache: ReplicaCache
     limiter: ReplicaLimiter
     metrics: ReplicaMetrics
+    data_root: DataRoot
+    ray_jobs: RayJobs
+    events: EventStream
+    use_ray: bool = False
     redis: Redis | None = None
     _warmup: asyncio.Task[None] | None = None
 
@@ -73,6 +80,10 @@ class ApiContext:
             cache=cache,
             limiter=limiter,
             metrics=ReplicaMetrics(limiter, cache),
+            data_root=DataRoot(settings.resolved_data_root),
+            ray_jobs=RayJobs(settings.resolved_jobs_address),
+            events=EventStream(namespace=settings.actor_namespace if use_actors else None),
+            use_ray=use_actors,
             # from_url connects lazily, on first use.
             redis=Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)
             if redis_url else None,
@@ -97,6 +108,7 @@ class ApiContext:
         if self._warmup is not None and not self._warmup.done():
             self._warmup.cancel()
         await self.metrics.stop()
+        await self.events.close()
         await self.cache.stop()
         await self.limiter.close()
         for backend in (self.cache.backend, self.limiter.backend):

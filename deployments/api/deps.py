@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,11 +51,13 @@ def _credential(request: Request) -> str | None:
     return None
 
 
-async def authorize(request: Request) -> None:
-    """Runs on every route: authenticate, then consult the permission table."""
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+async def authorize(connection: HTTPConnection) -> None:
+    """Runs on every route: authenticate, then consult the permission table.
+    (WebSocket routes authenticate in their handler: browsers cannot send headers.)"""
+    route = connection.scope.get("route")
+    if not isinstance(route, APIRoute) or not isinstance(connection, Request):
         return
+    request = connection
     access = access_for(route)
     if access.public:
         return

@@ -14,9 +14,25 @@ from deployments.api.context import ApiContext
 from deployments.api.deps import authorize
 from deployments.api.middleware import GatewayMiddleware, body_limits
 from deployments.api.openapi import install_openapi
-from deployments.api.permissions import access_for, mounted_routes, operation_id
+from deployments.api.permissions import (
+    access_for,
+    mounted_routes,
+    mounted_websockets,
+    operation_id,
+)
 from deployments.api.problems import install_problem_handlers
-from deployments.api.routes import api_keys, audit, auth, health, rate_limits, users
+from deployments.api.routes import (
+    api_keys,
+    audit,
+    auth,
+    datasets,
+    events,
+    health,
+    jobs,
+    pipelines,
+    rate_limits,
+    users,
+)
 
 API_PREFIX = "/api/v1"
 # Routes whose body is a file upload get `max_upload_bytes` instead of `max_request_bytes`.
@@ -59,10 +75,13 @@ def create_api(
     )
     app.state.ctx = context
     install_problem_handlers(app)
-    for module in (health, auth, users, api_keys, audit, rate_limits):
+    for module in (health, auth, users, api_keys, audit, rate_limits, datasets, pipelines, jobs,
+                   events):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table
+    for websocket in mounted_websockets(app):
+        access_for(websocket)
     install_openapi(app, token_url=f"{API_PREFIX}/auth/token")
     app.add_middleware(
         GatewayMiddleware,

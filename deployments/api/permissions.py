@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 
 from cluster.models import Role
 
@@ -53,11 +53,31 @@ PERMISSIONS: dict[str, Access] = {
     "audit-list_audit": ADMIN,
     "rate_limits-read_rate_limits": ADMIN,
     "rate_limits-replace_rate_limits": ADMIN,
+    "datasets-upload_dataset": WRITERS,
+    "datasets-create_sql_dataset": WRITERS,
+    "datasets-list_datasets": READERS,
+    "datasets-read_dataset": READERS,
+    "datasets-delete_dataset": WRITERS,
+    "datasets-preview_dataset": READERS,
+    "datasets-profile_dataset": WRITERS,
+    "datasets-query_dataset": ANY_PRINCIPAL,
+    "pipelines-create_pipeline": WRITERS,
+    "pipelines-list_pipelines": READERS,
+    "pipelines-read_pipeline": READERS,
+    "pipelines-run_pipeline": WRITERS,
+    "jobs-list_jobs": READERS,
+    "jobs-read_job": READERS,
+    "jobs-read_job_logs": READERS,
+    "jobs-cancel_job": WRITERS,
+    "jobs-submit_job": WRITERS,
+    "events-subscribe": READERS,
 }
 
 
-def operation_id(route: APIRoute) -> str:
+def operation_id(route: APIRoute | APIWebSocketRoute) -> str:
     """`{tag}-{handler}`: the OpenAPI operation id and the key into PERMISSIONS."""
+    if isinstance(route, APIWebSocketRoute):  # no tags on WebSocket routes: use the path
+        return f"{route.path.strip('/').split('/')[-1]}-{route.name}"
     return f"{route.tags[0]}-{route.name}"
 
 
@@ -69,7 +89,8 @@ class MountedRoute:
 
 
 def mounted_routes(app: FastAPI) -> list[MountedRoute]:
-    """The app's API routes with their full paths (FastAPI keeps included routers nested)."""
+    """The app's HTTP API routes with their full paths (FastAPI keeps included routers
+    nested)."""
     found = []
     for ctx in iter_route_contexts(app.routes):
         original = ctx.original_route
@@ -79,7 +100,12 @@ def mounted_routes(app: FastAPI) -> list[MountedRoute]:
     return found
 
 
-def access_for(route: APIRoute) -> Access:
+def mounted_websockets(app: FastAPI) -> list[APIWebSocketRoute]:
+    return [ctx.original_route for ctx in iter_route_contexts(app.routes)
+            if isinstance(ctx.original_route, APIWebSocketRoute)]
+
+
+def access_for(route: APIRoute | APIWebSocketRoute) -> Access:
     key = operation_id(route)
     try:
         return PERMISSIONS[key]

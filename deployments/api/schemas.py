@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cluster.models import Role
 
@@ -160,3 +160,138 @@ class Problem(BaseModel):
     detail: str
     request_id: str | None
     errors: list[FieldError] | None = None
+
+
+# ---------------------------------------------------------------- data
+
+class ColumnPublic(BaseModel):
+    name: str
+    type: str
+
+
+class DatasetVersionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    columns: list[ColumnPublic]
+    num_rows: int
+    num_bytes: int
+    num_files: int
+    created_at: datetime
+    created_by: uuid.UUID | None
+    job_id: uuid.UUID | None
+    lineage: dict[str, Any]
+    has_profile: bool = False
+
+
+class DatasetPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    owner_id: uuid.UUID | None
+    source: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    latest: DatasetVersionPublic | None
+
+
+class DatasetDetail(DatasetPublic):
+    versions: list[DatasetVersionPublic]
+    profile: dict[str, Any] | None = Field(
+        default=None, description="Profile of the latest version, once a profile job ran.")
+
+
+class DatasetsPublic(BaseModel):
+    items: list[DatasetPublic]
+    total: int
+
+
+DatasetName = Annotated[str, Field(min_length=1, max_length=200,
+                                   pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")]
+
+
+class SqlDatasetCreate(StrictModel):
+    name: DatasetName
+    description: str | None = Field(default=None, max_length=2000)
+    source: str = Field(min_length=1, max_length=100,
+                        description="A SQL source configured on the cluster (HELIO_SQL_SOURCES).")
+    query: str = Field(min_length=1, max_length=100_000)
+
+
+class Preview(BaseModel):
+    version: int
+    columns: list[ColumnPublic]
+    rows: list[list[Any]]
+    total_rows: int
+
+
+class QueryResult(BaseModel):
+    dataset_id: uuid.UUID
+    version: int
+    columns: list[ColumnPublic]
+    rows: list[list[Any]]
+    row_count: int
+    truncated: bool
+    cached: bool
+    elapsed_ms: float
+
+
+class PipelineCreate(StrictModel):
+    name: DatasetName
+    spec: dict[str, Any] | None = Field(
+        default=None, description="A pipeline spec: {source, steps, sink}.")
+    spec_yaml: str | None = Field(default=None, max_length=200_000,
+                                  description="The same spec as YAML, instead of `spec`.")
+
+    @model_validator(mode="after")
+    def _one_spec(self) -> PipelineCreate:
+        if (self.spec is None) == (self.spec_yaml is None):
+            raise ValueError("give exactly one of spec and spec_yaml")
+        return self
+
+
+class PipelinePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID | None
+    spec: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PipelinesPublic(BaseModel):
+    items: list[PipelinePublic]
+    total: int
+
+
+JobStatusName = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str
+    owner_id: uuid.UUID | None
+    status: JobStatusName
+    progress: float
+    spec: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    ray_job_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobsPublic(BaseModel):
+    items: list[JobPublic]
+    total: int
+
+
+class JobLogs(BaseModel):
+    job_id: uuid.UUID
+    ray_job_id: str | None
+    logs: str

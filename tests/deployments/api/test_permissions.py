@@ -15,6 +15,7 @@ from deployments.api.permissions import (
     MountedRoute,
     access_for,
     mounted_routes,
+    mounted_websockets,
     operation_id,
 )
 from tests.conftest import bearer
@@ -29,6 +30,7 @@ def _routes(app) -> list[MountedRoute]:
 def test_every_route_is_in_the_table_and_every_entry_is_a_route(tmp_path):
     app = create_api(Settings(home=tmp_path, jwt_secret="z" * 64), use_actors=False)
     ids = {operation_id(r.route) for r in _routes(app)}
+    ids |= {operation_id(ws) for ws in mounted_websockets(app)}
     assert ids == set(PERMISSIONS), (ids ^ set(PERMISSIONS))
 
 

@@ -1,0 +1,103 @@
+"""Submitting Helio jobs as Ray Jobs (`JobSubmissionClient`) and reading them back.
+
+Every job's driver is `python -m pipelines.run <job-id>`; it reads its spec from the
+job row. Settings reach the driver as `HELIO_*` variables in the job's runtime env,
+except secrets (passwords in URLs, the JWT secret, SQL sources): those must be in the
+cluster's own environment (KubeRay Secrets, or the shell that ran `helio up`), so they
+never show in the Ray dashboard's job details.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import uuid
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from cluster.settings import Settings
+
+SUBMISSION_PREFIX = "helio-"
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return make_url(url).password is not None
+    except Exception:  # noqa: BLE001 - not parseable: treat as secret
+        return True
+
+
+def driver_env(settings: Settings) -> dict[str, str]:
+    """HELIO_* variables for a job driver, secrets left out (see module doc)."""
+    env = {
+        "HELIO_ENV": settings.env,
+        "HELIO_HOME": str(settings.home),
+        "HELIO_DATA_ROOT": settings.resolved_data_root,
+        "HELIO_ACTOR_NAMESPACE": settings.actor_namespace,
+        "HELIO_LOG_LEVEL": settings.log_level,
+    }
+    database_url = settings.resolved_database_url
+    if not _has_password(database_url):
+        env["HELIO_DATABASE_URL"] = database_url
+    if settings.redis_url is not None:
+        redis_url = settings.redis_url.get_secret_value()
+        if not _has_password(redis_url):
+            env["HELIO_REDIS_URL"] = redis_url
+    return env
+
+
+def submission_id(job_id: uuid.UUID) -> str:
+    return f"{SUBMISSION_PREFIX}{job_id}"
+
+
+def driver_entrypoint(job_id: uuid.UUID) -> str:
+    # This interpreter: the one Helio is installed in (the same image on every node).
+    return f"{shlex.quote(sys.executable)} -m pipelines.run {job_id}"
+
+
+class RayJobs:
+    """A thin, lazily connected wrapper over `JobSubmissionClient` (blocking calls:
+    call it from a thread)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from ray.job_submission import JobSubmissionClient
+
+            self._client = JobSubmissionClient(self.address)
+        return self._client
+
+    def submit(self, job_id: uuid.UUID, *, env: dict[str, str],
+               metadata: dict[str, str], working_dir: str | None = None,
+               pip: list[str] | None = None, num_cpus: float = 0.0, num_gpus: float = 0.0,
+               memory: int | None = None) -> str:
+        runtime_env: dict[str, Any] = {"env_vars": env}
+        if working_dir:
+            runtime_env["working_dir"] = working_dir
+        if pip:
+            runtime_env["pip"] = pip
+        kwargs: dict[str, Any] = {}
+        if num_cpus:
+            kwargs["entrypoint_num_cpus"] = num_cpus
+        if num_gpus:
+            kwargs["entrypoint_num_gpus"] = num_gpus
+        if memory:
+            kwargs["entrypoint_memory"] = memory
+        return str(self.client.submit_job(
+            entrypoint=driver_entrypoint(job_id), submission_id=submission_id(job_id),
+            runtime_env=runtime_env, metadata=metadata, **kwargs))
+
+    def status(self, ray_job_id: str) -> tuple[str, str | None]:
+        info = self.client.get_job_info(ray_job_id)
+        return str(info.status), info.message
+
+    def logs(self, ray_job_id: str) -> str:
+        return str(self.client.get_job_logs(ray_job_id))
+
+    def stop(self, ray_job_id: str) -> bool:
+        return bool(self.client.stop_job(ray_job_id))

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from cluster.models import JobKind
+from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from deployments.api.schemas import JobLogs, JobPublic, JobsPublic, JobStatusName, Limit, Offset
+from deployments.api.services import jobs
+from deployments.api.services.datasets import invalid
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+_PIP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~ ]{0,199}$")
+MAX_ZIP_ENTRIES = 10_000
+MAX_UNZIPPED_BYTES = 512 << 20
+
+
+@router.get("", response_model=JobsPublic)
+async def list_jobs(
+    session: SessionDep, principal: CurrentPrincipal, limit: Limit = 100, offset: Offset = 0,
+    status: JobStatusName | None = None,
+    kind: Annotated[JobKind | None, Query()] = None,
+) -> JobsPublic:
+    rows, total = await jobs.list_jobs(session=session, principal=principal, status=status,
+                                       kind=kind.value if kind else None, limit=limit,
+                                       offset=offset)
+    return JobsPublic(items=[JobPublic.model_validate(j) for j in rows], total=total)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+async def read_job(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
+                   principal: CurrentPrincipal) -> JobPublic:
+    job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
+    return JobPublic.model_validate(job)
+
+
+@router.get("/{job_id}/logs", response_model=JobLogs)
+async def read_job_logs(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
+                        principal: CurrentPrincipal) -> JobLogs:
+    """The driver's output, as Ray has it."""
+    job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
+    return JobLogs(job_id=job.id, ray_job_id=job.ray_job_id,
+                   logs=await jobs.job_logs(ctx=ctx, job=job))
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+async def cancel_job(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
+                     principal: CurrentPrincipal) -> JobPublic:
+    job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
+    job = await jobs.cancel_job(ctx=ctx, session=session, principal=principal, job=job)
+    return JobPublic.model_validate(job)
+
+
+def _unpack(upload_path: Path, target: Path) -> None:
+    """Extract a zipped working directory, refusing path traversal and zip bombs."""
+    try:
+        archive = zipfile.ZipFile(upload_path)
+    except zipfile.BadZipFile:
+        raise invalid(["body", "file"], "not a valid zip file") from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise invalid(["body", "file"], f"the zip has more than {MAX_ZIP_ENTRIES} entries")
+        if sum(e.file_size for e in entries) > MAX_UNZIPPED_BYTES:
+            raise invalid(["body", "file"], "the zip unpacks to more than 512 MiB")
+        root = target.resolve()
+        for entry in entries:
+            dest = (target / entry.filename).resolve()
+            if not dest.is_relative_to(root):
+                raise invalid(["body", "file"], f"zip entry {entry.filename!r} escapes the "
+                              "working directory")
+        archive.extractall(target)  # noqa: S202 - every entry checked above
+
+
+@router.post("", response_model=JobPublic, status_code=202)
+async def submit_job(
+    ctx: ContextDep,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    file: Annotated[UploadFile, File(description="A Python script, or a zip of a working "
+                                                 "directory (give `entrypoint`)")],
+    args: Annotated[str | None, Form(description='Arguments as a JSON list, e.g. ["--n", "5"]')]
+    = None,
+    entrypoint: Annotated[str | None, Form(max_length=300, description="Script inside the zip")]
+    = None,
+    pip: Annotated[str | None, Form(description='Extra packages as a JSON list')] = None,
+    num_cpus: Annotated[float, Form(ge=0, le=1024)] = 1.0,
+    num_gpus: Annotated[float, Form(ge=0, le=64)] = 0.0,
+    memory_mb: Annotated[int | None, Form(ge=1, le=10_000_000)] = None,
+) -> JobPublic:
+    """Run your own script on the cluster as a Ray Job (its working directory is shipped
+    with it; `ray.init()` inside it joins the cluster)."""
+    parsed_args = _json_list(args, "args")
+    packages = _json_list(pip, "pip")
+    for i, package in enumerate(packages):
+        if not _PIP_RE.match(package) or package.startswith("-"):
+            raise invalid(["body", "pip", i], "not a package requirement")
+    job_id = uuid.uuid4()
+    workdir = ctx.data_root.job_dir(job_id) / "workdir"
+    workdir.mkdir(parents=True, exist_ok=True)
+    name = Path(file.filename or "script.py").name
+    try:
+        raw = workdir.parent / "upload"
+        with raw.open("wb") as out:
+            while chunk := await file.read(1 << 20):
+                out.write(chunk)
+        if name.endswith(".zip"):
+            _unpack(raw, workdir)
+            script = entrypoint or "main.py"
+            if not (workdir / script).resolve().is_relative_to(workdir.resolve()) or \
+                    not (workdir / script).is_file():
+                raise invalid(["body", "entrypoint"], f"{script!r} is not a file in the zip")
+        else:
+            if not name.endswith(".py"):
+                raise invalid(["body", "file"], "upload a .py script or a .zip working directory")
+            shutil.move(raw, workdir / name)
+            script = name
+        raw.unlink(missing_ok=True)
+    except BaseException:
+        shutil.rmtree(workdir.parent, ignore_errors=True)
+        raise
+    job = await jobs.submit_job(
+        ctx=ctx, session=session, principal=principal, kind=JobKind.script,
+        spec={"script": script, "args": parsed_args, "pip": packages, "num_cpus": num_cpus,
+              "num_gpus": num_gpus, "memory_mb": memory_mb},
+        working_dir=str(workdir), pip=packages or None, num_cpus=num_cpus, num_gpus=num_gpus,
+        memory=memory_mb * (1 << 20) if memory_mb else None, job_id=job_id)
+    return JobPublic.model_validate(job)
+
+
+def _json_list(raw: str | None, field: str) -> list[str]:
+    if raw is None or not raw.strip():
+        return []
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        raise invalid(["body", field], "must be a JSON list of strings") from None
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise invalid(["body", field], "must be a JSON list of strings")
+    if len(value) > 1000:
+        raise invalid(["body", field], "at most 1000 items")
+    return [str(v) for v in value]

@@ -1,0 +1,265 @@
+"""Interactive analytics over a dataset version: partition-parallel DuckDB on Ray.
+
+A query (filter, group-by with time buckets, aggregations, order, limit) is validated
+against the version's schema and compiled to SQL. The version's Parquet files are
+split into groups; each group is scanned by a Ray task running DuckDB (vectorised,
+projection and filter pushdown into Parquet), which returns partial aggregates; the
+small partials are combined at the end. Aggregations that do not decompose
+(quantile, count_distinct, std) scan all files in one DuckDB task instead.
+
+DuckDB runs sandboxed: no extensions, no file access outside the data root.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+import duckdb
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from pipelines import kernels
+from pipelines import spec as s
+from pipelines.expr import Sql, compile_expression, quote_ident
+from pipelines.tables import rows_of
+
+Bucket = Literal["hour", "day", "week", "month", "quarter", "year"]
+MAX_ROWS = 10_000
+
+
+class GroupKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    column: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    bucket: Bucket | None = None
+
+    def output_name(self) -> str:
+        return f"{self.column}_{self.bucket}" if self.bucket else self.column
+
+
+class Query(BaseModel):
+    """`filter` uses the pipeline expression language; group-by entries are column names
+    or `{column, bucket}` for time buckets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    filter: str | None = Field(default=None, max_length=4000)
+    group_by: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]
+                   | GroupKey] = Field(default_factory=list, max_length=16)
+    aggregations: list[s.Aggregation] = Field(default_factory=list, max_length=64)
+    columns: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = \
+        Field(default=None, max_length=500)
+    order_by: list[s.SortKey] = Field(default_factory=list, max_length=16)
+    limit: int = Field(default=1000, ge=1, le=MAX_ROWS)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Query:
+        if self.group_by and not self.aggregations:
+            raise ValueError("group_by needs at least one aggregation")
+        if self.columns is not None and self.aggregations:
+            raise ValueError("give either columns (rows) or aggregations, not both")
+        return self
+
+    def keys(self) -> list[GroupKey]:
+        return [k if isinstance(k, GroupKey) else GroupKey(column=k) for k in self.group_by]
+
+    def canonical_hash(self) -> str:
+        """Same meaning -> same hash (key order, defaults and group-by shorthand ignored)."""
+        body = self.model_dump(mode="json", by_alias=True)
+        body["group_by"] = [k.model_dump(mode="json") for k in self.keys()]
+        return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
+                              .encode()).hexdigest()
+
+
+def validate_query(query: Query, schema: dict[str, str]) -> dict[str, str]:
+    """The result's schema; SpecError with the path to the field at fault."""
+    if query.filter is not None:
+        s._expr(query.filter, schema, ("filter",), want="bool")
+    group_types: dict[str, str] = {}
+    for i, key in enumerate(query.keys()):
+        t = s._need(schema, key.column, ("group_by", i, "column") if key.bucket else
+                    ("group_by", i))
+        if key.bucket and t not in ("timestamp", "date"):
+            raise s.SpecError(("group_by", i, "bucket"),
+                              f"time buckets need a timestamp or date column; "
+                              f"'{key.column}' is {t}")
+        group_types[key.output_name()] = "timestamp" if key.bucket and t == "timestamp" else t
+    if query.aggregations:
+        out = s.aggregate_schema(list(group_types), query.aggregations, schema, (),
+                                 group_types=group_types)
+    else:
+        names = query.columns if query.columns is not None else list(schema)
+        out = {c: s._need(schema, c, ("columns", i)) for i, c in enumerate(names)}
+    for i, key in enumerate(query.order_by):
+        if key.column not in out:
+            raise s.SpecError(("order_by", i, "column"),
+                              f"order_by column '{key.column}' is not in the result; "
+                              f"result columns are: {', '.join(out)}")
+    return out
+
+
+@functools.cache
+def _sandbox(data_root: str, threads: int) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:", config={"threads": threads})
+    con.execute("SET allowed_directories=?", [[data_root.rstrip("/") + "/"]])
+    con.execute("SET enable_external_access=false")
+    con.execute("SET autoinstall_known_extensions=false")
+    con.execute("SET lock_configuration=true")
+    return con
+
+
+def _scan_source(files: Sequence[str], columns: Sequence[str], schema: dict[str, str],
+                 sql: Sql) -> str:
+    del schema
+    projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    return f"(SELECT {projection} FROM read_parquet({sql.bind(list(files))}))"
+
+
+def _plan(query: Query, schema: dict[str, str], out: dict[str, str]
+          ) -> tuple[list[str], Literal["partial", "single", "rows"]]:
+    """Columns the scan needs and the execution shape."""
+    needed: list[str] = []
+    if query.filter:
+        from pipelines.expr import columns_of, parse
+
+        needed += sorted(columns_of(parse(query.filter)))
+    needed += [k.column for k in query.keys()]
+    if query.aggregations:
+        needed += [a.column for a in query.aggregations if a.column]
+        shape: Literal["partial", "single", "rows"] = \
+            "partial" if kernels.decomposable(query.aggregations) else "single"
+    else:
+        needed += list(out)
+        shape = "rows"
+    return list(dict.fromkeys(needed)), shape
+
+
+def _group_select(query: Query, schema: dict[str, str]) -> tuple[list[str], list[str]]:
+    exprs, names = [], []
+    for key in query.keys():
+        col = quote_ident(key.column)
+        if key.bucket:
+            cast = "TIMESTAMP" if schema[key.column] == "timestamp" else "DATE"
+            exprs.append(f"CAST(date_trunc('{key.bucket}', {col}) AS {cast})")
+        else:
+            exprs.append(col)
+        names.append(key.output_name())
+    return exprs, names
+
+
+def scan_sql(query: Query, schema: dict[str, str], out: dict[str, str], files: Sequence[str],
+             shape: str, needed: Sequence[str]) -> tuple[str, list[Any]]:
+    """The per-partition SQL: partial aggregates, a full aggregate, or filtered rows."""
+    sql = Sql([])
+    source = _scan_source(files, needed, schema, sql)
+    where = ""
+    if query.filter:
+        cond, _, _ = compile_expression(query.filter, schema, want="bool", params=sql.params)
+        where = f" WHERE {cond}"
+    exprs, names = _group_select(query, schema)
+    keyed = [f"{e} AS {quote_ident(n)}" for e, n in zip(exprs, names, strict=True)]
+    inner = f"SELECT *{''.join(', ' + k for k in keyed)} FROM {source} AS src{where}" \
+        if keyed else f"SELECT * FROM {source} AS src{where}"
+    if shape == "partial":
+        return kernels.partial_aggregate_sql(names, query.aggregations, f"({inner})"), sql.params
+    if shape == "single":
+        return _ordered(kernels.aggregate_sql(names, query.aggregations, f"({inner})"),
+                        query), sql.params
+    cols = ", ".join(quote_ident(c) for c in out)
+    return _ordered(f"SELECT {cols} FROM ({inner})", query), sql.params
+
+
+def _ordered(sql: str, query: Query) -> str:
+    if query.order_by:
+        order = ", ".join(f"{quote_ident(k.column)} {'DESC' if k.desc else 'ASC'} NULLS LAST"
+                          for k in query.order_by)
+        sql += f" ORDER BY {order}"
+    return sql + f" LIMIT {int(query.limit) + 1}"  # one extra row tells us it was truncated
+
+
+def combine(query: Query, out: dict[str, str], partials: list[pa.Table], shape: str
+            ) -> pa.Table:
+    names = [k.output_name() for k in query.keys()]
+    tables = [p for p in partials if p.num_rows] or partials[:1]
+    merged = pa.concat_tables(tables, promote_options="permissive") if tables else None
+    if merged is None:
+        return kernels.empty_table(out)
+    if shape == "partial":
+        sql = _ordered(kernels.combine_sql(names, query.aggregations), query)
+    else:
+        sql = _ordered("SELECT * FROM t", query)
+    return kernels.cast_outputs(kernels.run_sql(sql, [], {"t": merged}), out)
+
+
+def scan(data_root: str, sql: str, params: list[Any], threads: int = 1) -> pa.Table:
+    """Run one partition's SQL in the sandbox (in a Ray task or in-process)."""
+    cursor = _sandbox(data_root, threads).cursor()
+    try:
+        return cursor.sql(sql, params=params).to_arrow_table()
+    finally:
+        cursor.close()
+
+
+def split(files: Sequence[str], parts: int) -> list[list[str]]:
+    parts = max(1, min(parts, len(files)))
+    return [list(files[i::parts]) for i in range(parts)]
+
+
+def execute_local(query: Query, schema: dict[str, str], files: Sequence[str], data_root: str,
+                  threads: int = 2) -> dict[str, Any]:
+    """Run a query in this process (used when Ray is not connected, and in tests)."""
+    started = time.perf_counter()
+    out = validate_query(query, schema)
+    needed, shape = _plan(query, schema, out)
+    sql, params = scan_sql(query, schema, out, files, shape, needed)
+    partial = scan(data_root, sql, params, threads)
+    table = partial if shape == "single" else combine(query, out, [partial], shape)
+    return result_payload(table, out, query.limit, started)
+
+
+def result_payload(table: pa.Table, out: dict[str, str], limit: int, started: float
+                   ) -> dict[str, Any]:
+    table = kernels.cast_outputs(table, out)
+    truncated = table.num_rows > limit
+    table = table.slice(0, limit)
+    return {
+        "columns": [{"name": n, "type": t} for n, t in out.items()],
+        "rows": rows_of(table),
+        "row_count": table.num_rows,
+        "truncated": truncated,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 3),
+    }
+
+
+@functools.cache
+def _remote_scan(num_cpus: float) -> Any:
+    import ray
+
+    return ray.remote(num_cpus=num_cpus, max_retries=1)(scan)
+
+
+async def execute_on_ray(query: Query, schema: dict[str, str], files: Sequence[str],
+                         data_root: str, *, task_cpus: float, max_partitions: int
+                         ) -> dict[str, Any]:
+    """Scan partitions in parallel Ray tasks (DuckDB each) and combine the partials here."""
+    import asyncio
+
+    started = time.perf_counter()
+    out = validate_query(query, schema)
+    needed, shape = _plan(query, schema, out)
+    threads = max(1, int(task_cpus))
+    remote = _remote_scan(task_cpus)
+    if shape == "single":
+        sql, params = scan_sql(query, schema, out, files, shape, needed)
+        table = await remote.remote(data_root, sql, params, threads)
+        return result_payload(table, out, query.limit, started)
+    refs = []
+    for group in split(files, max_partitions):
+        sql, params = scan_sql(query, schema, out, group, shape, needed)
+        refs.append(remote.remote(data_root, sql, params, threads))
+    partials = list(await asyncio.gather(*refs))
+    table = await asyncio.to_thread(combine, query, out, partials, shape)
+    return result_payload(table, out, query.limit, started)

@@ -1,0 +1,437 @@
+"""Job driver: `python -m pipelines.run <job-id>` (the entrypoint of every Helio Ray Job).
+
+Reads the job row, marks it running, does the work (pipeline run, profile, SQL ingest,
+a user's script), reports progress to the DB and the event hub, and records the
+outcome. A cancelled job (SIGTERM from `stop_job`) cleans up its staging files; a
+failed one records the error; neither publishes a version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from actors.events import publish_from_driver
+from cluster.db import create_engine, create_session_factory
+from cluster.logging import configure_logging
+from cluster.models import Dataset, DatasetVersion, Job, JobKind, JobStatus, utcnow
+from cluster.settings import Settings, load_settings
+from cluster.storage import DataRoot, parquet_files
+from pipelines import engine
+from pipelines import spec as s
+from pipelines.tables import schema_map
+from pipelines.versions import get_version, publish
+
+log = structlog.get_logger("helio.job")
+PROGRESS_INTERVAL_S = 0.5
+
+
+class JobCancelled(BaseException):
+    """Raised in the driver's main thread when Ray stops the job."""
+
+
+class JobFailed(Exception):
+    """An expected failure with a message for the user (bad spec, missing data)."""
+
+
+def job_event(job: Job | dict[str, Any]) -> dict[str, Any]:
+    row = job if isinstance(job, dict) else {
+        "id": str(job.id), "kind": job.kind, "status": job.status, "progress": job.progress,
+        "error": job.error}
+    return {"type": "job", "job": row}
+
+
+class Driver:
+    def __init__(self, settings: Settings, job_id: uuid.UUID, runner: asyncio.Runner,
+                 sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.job_id = job_id
+        self.runner = runner
+        self.sessions = sessions
+        self.root = DataRoot(settings.resolved_data_root)
+        self.staging: list[Path] = []
+        self._last_progress = 0.0
+        self.job: Job | None = None
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _db(self, coro: Any) -> Any:
+        return self.runner.run(coro)
+
+    async def _claim(self) -> Job | None:
+        async with self.sessions() as session:
+            claimed = await session.execute(
+                update(Job).where(Job.id == self.job_id, Job.status == JobStatus.queued.value)
+                .values(status=JobStatus.running.value, started_at=utcnow(), progress=0.0))
+            await session.commit()
+            job = await session.get(Job, self.job_id)
+            if getattr(claimed, "rowcount", 0) != 1:
+                return None
+            return job
+
+    async def _update(self, **values: Any) -> None:
+        async with self.sessions() as session:
+            await session.execute(update(Job).where(
+                Job.id == self.job_id, Job.status == JobStatus.running.value).values(**values))
+            await session.commit()
+
+    async def _finish(self, status: JobStatus, **values: Any) -> None:
+        async with self.sessions() as session:
+            await session.execute(update(Job).where(
+                Job.id == self.job_id,
+                or_(Job.status == JobStatus.running.value, Job.status == JobStatus.queued.value))
+                .values(status=status.value, finished_at=utcnow(), **values))
+            await session.commit()
+
+    def event(self, **fields: Any) -> None:
+        publish_from_driver(fields, self.settings.actor_namespace)
+
+    def progress(self, value: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_INTERVAL_S:
+            return
+        self._last_progress = now
+        value = max(0.0, min(1.0, value))
+        self._db(self._update(progress=value))
+        assert self.job is not None
+        self.event(type="job", job={"id": str(self.job_id), "kind": self.job.kind,
+                                    "status": "running", "progress": value})
+
+    # ------------------------------------------------------------ lifecycle
+
+    def run(self) -> int:
+        job = self._db(self._claim())
+        if job is None:
+            log.info("job_not_queued", job_id=str(self.job_id))
+            return 0
+        self.job = job
+        self.event(**job_event(job))
+        signal.signal(signal.SIGTERM, _raise_cancelled)
+        signal.signal(signal.SIGINT, _raise_cancelled)
+        handler = HANDLERS[JobKind(job.kind)]
+        try:
+            result = handler(self, job)
+        except JobCancelled:
+            self._cleanup()
+            self._db(self._finish(JobStatus.cancelled))
+            self.event(type="job", job={"id": str(self.job_id), "kind": job.kind,
+                                        "status": "cancelled"})
+            log.info("job_cancelled", job_id=str(self.job_id))
+            return 1
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+            self._cleanup()
+            message = str(exc) if isinstance(exc, JobFailed | s.SpecError) else \
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            traceback.print_exc()
+            self._db(self._finish(JobStatus.failed, error=message[:4000]))
+            self.event(type="job", job={"id": str(self.job_id), "kind": job.kind,
+                                        "status": "failed", "error": message[:500]})
+            return 1
+        self._cleanup()
+        self._db(self._finish(JobStatus.succeeded, progress=1.0, result=result))
+        self.event(type="job", job={"id": str(self.job_id), "kind": job.kind,
+                                    "status": "succeeded", "progress": 1.0})
+        return 0
+
+    def _cleanup(self) -> None:
+        for path in self.staging:
+            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(self.root.root / "jobs" / str(self.job_id) / "scratch", ignore_errors=True)
+
+    # ------------------------------------------------------------ data access
+
+    async def _resolve(self, ref: str, version: int | None) -> tuple[Dataset, DatasetVersion]:
+        async with self.sessions() as session:
+            dataset = await _find_dataset(session, ref)
+            if dataset is None:
+                raise JobFailed(f"dataset '{ref}' not found")
+            row = await get_version(session, dataset.id, version)
+            if row is None:
+                raise JobFailed(f"dataset '{ref}' has no version {version or '(none yet)'}")
+            return dataset, row
+
+    def resolve(self, ref: str, version: int | None) -> engine.ResolvedInput:
+        dataset, row = self._db(self._resolve(ref, version))
+        return engine.ResolvedInput(dataset_id=str(dataset.id), version=row.version,
+                                    files=parquet_files(row.path),
+                                    schema=schema_map(row.columns), num_rows=row.num_rows,
+                                    num_bytes=row.num_bytes)
+
+    def publish_output(self, *, sink: s.Sink, staged: Path, meta: dict[str, Any],
+                       lineage: dict[str, Any], source: dict[str, Any]) -> DatasetVersion:
+        assert self.job is not None
+        existing = self._db(self._find(sink.dataset))
+        dataset_id = existing.id if existing else uuid.UUID(staged.parent.parent.name)
+        create = None if existing else Dataset(name=sink.dataset, description=sink.description,
+                                              owner_id=self.job.owner_id, source=source)
+        version: DatasetVersion = self._db(publish(
+            self.sessions, self.root, dataset_id=dataset_id, staged=staged, meta=meta,
+            lineage=lineage, created_by=self.job.owner_id, job_id=self.job_id, create=create))
+        self.staging.remove(staged)
+        self.event(type="dataset_version", dataset={"id": str(dataset_id), "name": sink.dataset,
+                                                    "version": version.version})
+        return version
+
+    async def _find(self, ref: str) -> Dataset | None:
+        async with self.sessions() as session:
+            return await _find_dataset(session, ref)
+
+    def staging_for(self, sink_name: str) -> Path:
+        existing = self._db(self._find(sink_name))
+        dataset_id = existing.id if existing else uuid.uuid4()
+        path = self.root.staging_dir(dataset_id)
+        self.staging.append(path)
+        return path
+
+
+async def _find_dataset(session: AsyncSession, ref: str) -> Dataset | None:
+    try:
+        as_id = uuid.UUID(ref)
+    except ValueError:
+        as_id = None
+    if as_id is not None:
+        found = await session.get(Dataset, as_id)
+        if found is not None:
+            return found
+    return (await session.execute(select(Dataset).where(Dataset.name == ref))).scalar_one_or_none()
+
+
+def _raise_cancelled(signum: int, frame: Any) -> None:
+    raise JobCancelled(signal.Signals(signum).name)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:1000] if text else ""
+
+
+def _max_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _with_progress(driver: Driver, work: Callable[[], Any], fraction: Callable[[], float]) -> Any:
+    """Run `work` in a thread; the main thread reports progress and receives signals."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="helio-job-work", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(PROGRESS_INTERVAL_S)
+        if thread.is_alive():
+            try:
+                driver.progress(fraction())
+            except JobCancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - progress is best effort
+                log.warning("progress_failed", error=type(exc).__name__)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+# ------------------------------------------------------------------ handlers
+
+def run_pipeline(driver: Driver, job: Job) -> dict[str, Any]:
+    import ray
+
+    started = time.perf_counter()
+    pipeline = s.PipelineSpec.model_validate(job.spec["pipeline"])
+    source = driver.resolve(pipeline.source.dataset, pipeline.source.version)
+    joins: dict[tuple[str, int | None], engine.ResolvedInput] = {}
+
+    def lookup(ref: str, version: int | None, loc: s.Loc) -> dict[str, str]:
+        try:
+            found = joins.get((ref, version)) or driver.resolve(ref, version)
+        except JobFailed as exc:
+            raise s.SpecError(loc, str(exc)) from None
+        joins[(ref, version)] = found
+        return found.schema
+
+    schemas = s.validate_steps(pipeline.steps, source.schema, lookup)
+    ray.init(ignore_reinit_error=True, log_to_driver=True)
+    stats = ray.remote(engine.StepStats).options(num_cpus=0).remote()
+    scratch = driver.root.job_dir(driver.job_id) / "scratch"
+    executor = engine.Executor(scratch=scratch, stats=stats,
+                               cpus=max(1, int(ray.cluster_resources().get("CPU", 1))))
+    staged = driver.staging_for(pipeline.sink.dataset)
+
+    def work() -> dict[str, int]:
+        ds = executor.build(source, pipeline.steps, schemas,
+                            lambda j: joins[(j.dataset, j.version)])
+        return engine.write_output(ds, staged, schemas[-1])
+
+    def fraction() -> float:
+        seen = ray.get(stats.snapshot.remote(), timeout=5)["source_rows"]
+        return 0.95 * seen / source.num_rows if source.num_rows else 0.0
+
+    meta = _with_progress(driver, work, fraction)
+    meta["columns"] = [{"name": n, "type": t} for n, t in schemas[-1].items()]
+    snapshot = ray.get(stats.snapshot.remote(), timeout=10)
+    inputs = [{"dataset_id": source.dataset_id, "version": source.version}]
+    inputs += [{"dataset_id": r.dataset_id, "version": r.version} for r in joins.values()]
+    version = driver.publish_output(
+        sink=pipeline.sink, staged=staged, meta=meta,
+        lineage={"inputs": inputs, "pipeline_id": job.spec.get("pipeline_id"),
+                 "job_id": str(job.id)},
+        source={"kind": "pipeline", "pipeline_id": job.spec.get("pipeline_id")})
+    steps = [{"index": i, "op": step.op, "rows_out": snapshot["rows"].get(i),
+              "kernel_seconds": round(snapshot["seconds"].get(i, 0.0), 4)}
+             for i, step in enumerate(pipeline.steps)]
+    return {"dataset_id": str(version.dataset_id), "dataset": pipeline.sink.dataset,
+            "version": version.version, "rows_in": snapshot["source_rows"],
+            "rows_out": version.num_rows, "bytes_out": version.num_bytes, "steps": steps,
+            "elapsed_s": round(time.perf_counter() - started, 3),
+            "driver_max_rss_mb": _max_rss_mb()}
+
+
+def run_profile(driver: Driver, job: Job) -> dict[str, Any]:
+    from pipelines.profile import profile_version
+
+    source = driver.resolve(job.spec["dataset_id"], job.spec.get("version"))
+    columns = [{"name": n, "type": t} for n, t in source.schema.items()]
+    profile = profile_version(source.files, columns, driver.settings.resolved_data_root,
+                              progress=lambda f: driver.progress(0.95 * f))
+
+    async def store() -> None:
+        async with driver.sessions() as session:
+            row = await get_version(session, uuid.UUID(source.dataset_id), source.version)
+            if row is not None:
+                row.profile = profile
+                await session.commit()
+
+    driver._db(store())
+    return {"dataset_id": source.dataset_id, "version": source.version, "profile": profile}
+
+
+def run_sql_ingest(driver: Driver, job: Job) -> dict[str, Any]:
+    import ray
+    import ray.data
+
+    spec = job.spec
+    name = spec["source"]
+    url = driver.settings.sql_sources.get(name)
+    if url is None:
+        raise JobFailed(f"SQL source '{name}' is not configured on the cluster "
+                        "(HELIO_SQL_SOURCES)")
+    dsn = _libpq_dsn(url.get_secret_value())
+    ray.init(ignore_reinit_error=True, log_to_driver=True)
+    staged = driver.staging_for(spec["dataset"])
+
+    def connect() -> Any:
+        import psycopg
+
+        return psycopg.connect(dsn)
+
+    def work() -> dict[str, Any]:
+        from pipelines.tables import canonicalize, columns_of
+
+        ds = ray.data.read_sql(spec["query"], connect)
+        ds = ds.map_batches(canonicalize, batch_format="pyarrow")
+        schema = ds.schema()
+        if schema is None:
+            raise JobFailed("the query returned no columns")
+        ds.write_parquet(str(staged))
+        files = parquet_files(staged)
+        import pyarrow.parquet as pq
+
+        arrow_schema = pq.read_schema(files[0]) if files else None
+        if arrow_schema is None:
+            raise JobFailed("the query returned no rows and no schema")
+        return {"columns": columns_of(arrow_schema),
+                "num_rows": sum(pq.ParquetFile(f).metadata.num_rows for f in files),
+                "num_bytes": sum(Path(f).stat().st_size for f in files)}
+
+    try:
+        meta = _with_progress(driver, work, lambda: 0.5)
+    except JobFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a SQL error is the user's to see, minus secrets
+        raise JobFailed(f"the SQL query failed: {_first_line(exc)}") from None
+    version = driver.publish_output(
+        sink=s.Sink(dataset=spec["dataset"]), staged=staged, meta=meta,
+        lineage={"inputs": [], "sql": {"source": name, "query": spec["query"]},
+                 "job_id": str(job.id)},
+        source={"kind": "sql", "source": name, "query": spec["query"]})
+    return {"dataset_id": str(version.dataset_id), "version": version.version,
+            "rows_out": version.num_rows}
+
+
+def _libpq_dsn(url: str) -> str:
+    """SQLAlchemy-style URLs (postgresql+asyncpg://) -> a libpq URL psycopg accepts."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        raise JobFailed("SQL sources must be PostgreSQL URLs")
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def run_script(driver: Driver, job: Job) -> dict[str, Any]:
+    """A data scientist's script, run in the job's working directory with its args."""
+    spec = job.spec
+    command = [sys.executable, spec["script"], *spec.get("args", [])]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=os.getcwd())  # noqa: S603 - argv list, no shell
+    try:
+        while process.poll() is None:
+            time.sleep(0.2)
+    except JobCancelled:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    if process.returncode != 0:
+        raise JobFailed(f"script exited with status {process.returncode}; see the job's logs")
+    return {"exit_code": 0, "elapsed_s": round(time.perf_counter() - started, 3)}
+
+
+HANDLERS: dict[JobKind, Callable[[Driver, Job], dict[str, Any]]] = {
+    JobKind.pipeline: run_pipeline,
+    JobKind.profile: run_profile,
+    JobKind.ingest_sql: run_sql_ingest,
+    JobKind.script: run_script,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m pipelines.run <job-id>", file=sys.stderr)
+        return 2
+    job_id = uuid.UUID(args[0])
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    with asyncio.Runner() as runner:
+        db = create_engine(settings.resolved_database_url)
+        try:
+            return Driver(settings, job_id, runner, create_session_factory(db)).run()
+        finally:
+            runner.run(db.dispose())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
