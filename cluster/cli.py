@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import signal
+import sys
 import time
+import zipfile
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -236,6 +241,89 @@ def status() -> None:
         console.print(f"API: {ready.status_code} {ready.text}")
     except httpx.HTTPError as exc:
         console.print(f"API: unreachable ({type(exc).__name__})")
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def submit(
+    script: Annotated[Path, typer.Argument(exists=True, dir_okay=True, readable=True,
+                                           help="A .py script, or a directory to ship "
+                                                "(zipped) with --entrypoint")],
+    args: Annotated[list[str] | None, typer.Argument(help="Arguments for the script "
+                                                          "(after --)")] = None,
+    api_url: Annotated[str | None, typer.Option(envvar="HELIO_API_URL",
+                                                help="Default: the local helio up")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="HELIO_API_KEY",
+                                                help="An API key (hk_...)")] = None,
+    entrypoint: Annotated[str | None, typer.Option(help="Script inside the directory")] = None,
+    pip: Annotated[list[str] | None, typer.Option(help="Extra package (repeatable)")] = None,
+    num_cpus: Annotated[float, typer.Option(min=0)] = 1.0,
+    follow: Annotated[bool, typer.Option(help="Stream logs until the job ends")] = True,
+) -> None:
+    """Run your script on the cluster as a Helio job (a Ray Job) and stream its logs."""
+    if not api_key:
+        console.print("[red]An API key is required:[/red] --api-key or HELIO_API_KEY")
+        raise typer.Exit(2)
+    base = (api_url or _api_url(load_settings())).rstrip("/") + "/api/v1"
+    headers = {"Authorization": f"Bearer {api_key}"}
+    upload, name = _submission_payload(script)
+    form = {"args": json.dumps(list(args or [])), "pip": json.dumps(list(pip or [])),
+            "num_cpus": str(num_cpus)}
+    if entrypoint:
+        form["entrypoint"] = entrypoint
+    with httpx.Client(base_url=base, headers=headers, timeout=120.0) as client:
+        response = client.post("/jobs", files={"file": (name, upload)}, data=form)
+        if response.status_code != 202:
+            console.print(f"[red]Submission refused ({response.status_code}):[/red] "
+                          f"{_problem_text(response)}")
+            raise typer.Exit(1)
+        job = response.json()
+        console.print(f"Job {job['id']} submitted (Ray job {job['ray_job_id']})",
+                      highlight=False)
+        if not follow:
+            return
+        status = _follow(client, job["id"])
+    console.print(f"Job {job['id']} {status}", highlight=False)
+    raise typer.Exit(0 if status == "succeeded" else 1)
+
+
+def _submission_payload(script: Path) -> tuple[bytes, str]:
+    if script.is_file():
+        return script.read_bytes(), script.name
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(script.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path, path.relative_to(script).as_posix())
+    return buffer.getvalue(), f"{script.name}.zip"
+
+
+def _problem_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                       for e in body.get("errors") or [])
+    return f"{body.get('detail', '')} {errors}".strip()
+
+
+def _follow(client: httpx.Client, job_id: str, poll_s: float = 1.0) -> str:
+    """Print the job's log as it grows; return its final status."""
+    printed = 0
+    while True:
+        job = client.get(f"/jobs/{job_id}").json()
+        logs = client.get(f"/jobs/{job_id}/logs")
+        if logs.status_code == 200:
+            text = logs.json()["logs"]
+            if len(text) > printed:
+                sys.stdout.write(text[printed:])
+                sys.stdout.flush()
+                printed = len(text)
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            if job.get("error"):
+                console.print(f"[red]{job['error']}[/red]")
+            return str(job["status"])
+        time.sleep(poll_s)
 
 
 def main() -> None:  # pragma: no cover

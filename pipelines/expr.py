@@ -221,6 +221,8 @@ def parse(text: str) -> Node:
         node = _ToAst().transform(tree)
     except ExpressionError:
         raise
+    except RecursionError:
+        raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels") from None
     except UnexpectedCharacters as exc:
         raise ExpressionError(f"unexpected character {text[exc.pos_in_stream]!r} at "
                               f"position {exc.column}", exc.column) from None
@@ -228,6 +230,8 @@ def parse(text: str) -> Node:
         raise ExpressionError("expression ends too early") from None
     except UnexpectedInput as exc:
         token = getattr(exc, "token", None)
+        if token is not None and getattr(token, "type", "") == "$END":
+            raise ExpressionError("expression ends too early") from None
         shown = f"{str(token)!r}" if token else "input"
         raise ExpressionError(f"unexpected {shown} at position {exc.column}",
                               exc.column) from None

@@ -21,7 +21,18 @@ from sqlalchemy.engine import make_url
 
 from cluster.db import create_engine, create_session_factory, normalize_database_url
 from cluster.migrate import upgrade
-from cluster.models import ApiKey, AuditLog, RateLimitPlan, RefreshToken, Role, User
+from cluster.models import (
+    ApiKey,
+    AuditLog,
+    Dataset,
+    DatasetVersion,
+    Job,
+    Pipeline,
+    RateLimitPlan,
+    RefreshToken,
+    Role,
+    User,
+)
 from cluster.security import hash_password
 from cluster.settings import Settings
 
@@ -96,7 +107,8 @@ async def db(database_url: str) -> AsyncIterator[Any]:
     sessions = create_session_factory(engine)
     yield sessions
     async with engine.begin() as conn:
-        for table in (AuditLog, RefreshToken, ApiKey, User, RateLimitPlan):
+        for table in (Job, DatasetVersion, Dataset, Pipeline, AuditLog, RefreshToken, ApiKey,
+                      User, RateLimitPlan):
             await conn.execute(delete(table))
     await engine.dispose()
 
@@ -157,6 +169,8 @@ def bearer(token: str) -> dict[str, str]:
 from tests.ray_session import (  # noqa: E402
     actor_namespace,  # noqa: F401  (fixture)
     configure_ray_auth,
+    ray_dashboard_port,  # noqa: F401  (fixture)
+    ray_jobs_address,  # noqa: F401  (fixture)
     ray_session,  # noqa: F401  (fixture)
     serve_http_port,  # noqa: F401  (fixture)
 )

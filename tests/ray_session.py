@@ -33,11 +33,22 @@ def configure_ray_auth() -> None:
     os.environ.update(ray_auth_env(Path(tempfile.mkdtemp(prefix="helio-test-ray-")), environ={}))
 
 
+# Small on purpose: the out-of-core pipeline test pushes several times this through.
+OBJECT_STORE_BYTES = 128 * 1024 * 1024
+
+
 @pytest.fixture(scope="session")
-def ray_session() -> Iterator[None]:
+def ray_dashboard_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def ray_session(ray_dashboard_port: int) -> Iterator[None]:
+    """With the dashboard: job submission (JobSubmissionClient) goes through it."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=256 * 1024 * 1024,
+    ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1",
+             dashboard_port=ray_dashboard_port, object_store_memory=OBJECT_STORE_BYTES,
              log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
         yield
@@ -48,6 +59,27 @@ def ray_session() -> Iterator[None]:
             serve.shutdown()
         finally:
             ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ray_jobs_address(ray_session: None, ray_dashboard_port: int) -> str:
+    """The dashboard's address for JobSubmissionClient, once it answers."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    address = f"http://127.0.0.1:{ray_dashboard_port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{address}/api/version", timeout=2):  # noqa: S310
+                return address
+        except urllib.error.HTTPError:  # it answers (401 without the Ray token): it is up
+            return address
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +100,7 @@ def actor_namespace(ray_session: None) -> Iterator[str]:
 
     namespace = f"helio-test-{uuid.uuid4().hex[:8]}"
     yield namespace
-    for name in (names.CACHE, names.RATE_LIMITER):
+    for name in (names.CACHE, names.RATE_LIMITER, names.EVENTS):
         try:
             ray.kill(ray.get_actor(name, namespace=namespace))
         except ValueError:

@@ -1,0 +1,63 @@
+"""The API with Ray behind it: jobs are real Ray Jobs, queries real Ray tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cluster.settings import Settings
+from tests.conftest import TEST_SECRET
+
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+@pytest.fixture
+def ray_settings(database_url: str, tmp_path: Path, ray_jobs_address: str,
+                 actor_namespace: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, jwt_secret=TEST_SECRET,
+                    auth_cache_ttl_s=0.0, jobs_address=ray_jobs_address,
+                    actor_namespace=actor_namespace, data_root=str(tmp_path / "data"))
+
+
+@pytest.fixture
+async def ray_app(ray_settings: Settings, db: Any) -> AsyncIterator[Any]:
+    from deployments.api.main import create_api
+
+    api = create_api(ray_settings, use_actors=True)
+    async with api.router.lifespan_context(api):
+        yield api
+
+
+@pytest.fixture
+async def ray_client(ray_app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=ray_app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver",
+                                 timeout=60) as c:
+        yield c
+
+
+async def upload(client: httpx.AsyncClient, headers: dict[str, str], name: str,
+                 content: bytes, filename: str = "data.csv", **form: str) -> httpx.Response:
+    return await client.post("/api/v1/datasets", headers=headers,
+                             files={"file": (filename, io.BytesIO(content))},
+                             data={"name": name, **form})
+
+
+async def wait_job(client: httpx.AsyncClient, headers: dict[str, str], job_id: str,
+                   timeout_s: float = 180.0, until: set[str] | None = None) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job: dict[str, Any] = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+        if job["status"] in (until or TERMINAL):
+            return job
+        if time.monotonic() > deadline:
+            logs = (await client.get(f"/api/v1/jobs/{job_id}/logs", headers=headers)).json()
+            raise AssertionError(f"job still {job['status']}: {logs.get('logs', '')[-3000:]}")
+        await asyncio.sleep(0.5)

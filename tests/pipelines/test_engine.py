@@ -1,0 +1,190 @@
+"""Every step and aggregation on Ray Data, checked against pandas on the same data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines import engine
+from pipelines import spec as s
+from pipelines.tables import canonicalize, columns_of, schema_map
+
+pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+def _write(frame: pd.DataFrame, directory: Path, parts: int = 3) -> engine.ResolvedInput:
+    directory.mkdir(parents=True)
+    table = canonicalize(pa.Table.from_pandas(frame, preserve_index=False))
+    step = -(-len(frame) // parts)
+    for i in range(parts):
+        pq.write_table(table.slice(i * step, step), directory / f"part-{i}.parquet")
+    files = sorted(str(p) for p in directory.glob("*.parquet"))
+    return engine.ResolvedInput(dataset_id=directory.name, version=1, files=files,
+                                schema=schema_map(columns_of(table.schema)),
+                                num_rows=len(frame),
+                                num_bytes=sum(Path(f).stat().st_size for f in files))
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 3000
+    return pd.DataFrame({
+        "user": rng.integers(0, 40, n),
+        "country": rng.choice(["de", "fr", "us", None], n),
+        "amount": np.where(rng.random(n) < 0.05, np.nan, rng.gamma(2.0, 10.0, n)).round(2),
+        "at": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90 * 24, n), "h"),
+    })
+
+
+def run(tmp_path: Path, frame: pd.DataFrame, steps: list[dict[str, Any]],
+        right: pd.DataFrame | None = None) -> pd.DataFrame:
+    source = _write(frame, tmp_path / "left")
+    joined = _write(right, tmp_path / "right") if right is not None else None
+    spec = s.PipelineSpec.model_validate({"source": {"dataset": "left"}, "steps": steps,
+                                          "sink": {"dataset": "out"}})
+    lookup = (lambda ref, version, loc: joined.schema) if joined else None
+    schemas = s.validate_steps(spec.steps, source.schema, lookup)
+    executor = engine.Executor(scratch=tmp_path / "scratch", cpus=2)
+    ds = executor.build(source, spec.steps, schemas, lambda step: joined)
+    out = tmp_path / "out"
+    out.mkdir()
+    meta = engine.write_output(ds, out, schemas[-1])
+    table = pq.read_table(sorted(str(p) for p in out.glob("*.parquet")))
+    assert meta["num_rows"] == table.num_rows
+    assert table.column_names == list(schemas[-1])
+    return table.to_pandas()
+
+
+def _cell(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) \
+            or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return float(f"{float(value):.9g}")
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    rows = [tuple(_cell(v) for v in row) for row in frame.itertuples(index=False)]
+    return sorted(rows, key=lambda r: tuple((v is None, str(v)) for v in r))
+
+
+def same_rows(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Order-insensitive frame equality (floats to 9 digits, NaN == NA == None)."""
+    assert list(got.columns) == list(want.columns)
+    assert _rows(got) == _rows(want)
+
+
+def test_select_rename_cast(tmp_path, events):
+    got = run(tmp_path, events, [
+        {"op": "select", "columns": ["user", "amount"]},
+        {"op": "rename", "mapping": {"user": "customer"}},
+        {"op": "cast", "columns": {"customer": "string", "amount": "int"}, "on_error": "null"},
+    ])
+    want = events[["user", "amount"]].rename(columns={"user": "customer"})
+    want["customer"] = want["customer"].astype(str)
+    want["amount"] = want["amount"].round().astype("Int64")  # DuckDB also rounds half to even
+    same_rows(got, want)
+
+
+def test_filter_derive_fill_drop(tmp_path, events):
+    got = run(tmp_path, events, [
+        {"op": "filter", "expr": "amount > 5 or amount is null"},
+        {"op": "fill_null", "values": {"amount": 0.0}},
+        {"op": "derive", "column": "eur", "expr": "amount * 0.9 + user"},
+        {"op": "drop_null"},
+    ])
+    want = events[(events.amount > 5) | events.amount.isna()].copy()
+    want["amount"] = want["amount"].fillna(0.0)
+    want["eur"] = want["amount"] * 0.9 + want["user"]
+    same_rows(got, want.dropna())
+
+
+def test_dedupe_whole_rows_and_by_key(tmp_path, events):
+    doubled = pd.concat([events, events.iloc[:500]])
+    same_rows(run(tmp_path / "a", doubled, [{"op": "dedupe"}]), events)
+    by_user = run(tmp_path / "b", doubled, [{"op": "dedupe", "columns": ["user"]}])
+    assert sorted(by_user.user) == sorted(events.user.unique())
+
+
+def test_every_aggregation(tmp_path, events):
+    got = run(tmp_path, events, [{"op": "aggregate", "group_by": ["country"], "aggregations": [
+        {"op": "count"}, {"op": "count", "column": "amount", "as": "n_amount"},
+        {"op": "sum", "column": "amount"}, {"op": "mean", "column": "amount"},
+        {"op": "min", "column": "amount"}, {"op": "max", "column": "at"},
+        {"op": "std", "column": "amount"}, {"op": "quantile", "column": "amount", "q": 0.9},
+        {"op": "count_distinct", "column": "user"},
+    ]}])
+    g = events.groupby("country", dropna=False)
+    want = pd.DataFrame({
+        "count": g.size(), "n_amount": g.amount.count(), "amount_sum": g.amount.sum(),
+        "amount_mean": g.amount.mean(), "amount_min": g.amount.min(), "at_max": g.at.max(),
+        "amount_std": g.amount.std(), "amount_q90": g.amount.quantile(0.9),
+        "user_count_distinct": g.user.nunique(),
+    }).reset_index()
+    same_rows(got, want)
+
+
+def test_decomposable_aggregation_without_groups(tmp_path, events):
+    got = run(tmp_path, events, [{"op": "aggregate", "aggregations": [
+        {"op": "count"}, {"op": "mean", "column": "amount"}, {"op": "max", "column": "user"}]}])
+    assert got.to_dict("records") == [pytest.approx({
+        "count": len(events), "amount_mean": events.amount.mean(),
+        "user_max": events.user.max()})]
+
+
+@pytest.mark.parametrize("how", ["inner", "left", "right", "outer"])
+def test_join(tmp_path, events, how):
+    users = pd.DataFrame({"user": np.arange(20, 60), "tier": [f"t{i % 3}" for i in range(40)],
+                          "amount": np.arange(40) * 1.0})
+    got = run(tmp_path, events, [{"op": "join", "dataset": "users", "on": ["user"], "how": how}],
+              right=users)
+    want = events.merge(users, on="user", how=how, suffixes=("", "_right"))
+    same_rows(got, want)
+
+
+def test_sort_limit_sample(tmp_path, events):
+    top = run(tmp_path / "a", events, [
+        {"op": "filter", "expr": "amount is not null"},
+        {"op": "sort", "by": [{"column": "amount", "desc": True}, {"column": "user"}]},
+        {"op": "limit", "n": 25}])
+    want = events.dropna(subset=["amount"]).sort_values(["amount", "user"],
+                                                        ascending=[False, True]).head(25)
+    assert list(top.amount) == list(want.amount)
+    ordered = run(tmp_path / "b", events, [{"op": "sort", "by": [{"column": "at"}]}])
+    assert ordered["at"].is_monotonic_increasing and len(ordered) == len(events)
+    sampled = run(tmp_path / "c", events, [{"op": "sample", "fraction": 0.3, "seed": 1}])
+    assert 0.2 * len(events) < len(sampled) < 0.4 * len(events)
+    assert set(map(tuple, sampled.astype(str).values)) <= set(map(tuple,
+                                                                 events.astype(str).values))
+
+
+def test_unknown_columns_and_type_errors_point_at_the_field(events):
+    schema = schema_map(columns_of(canonicalize(pa.Table.from_pandas(events)).schema))
+    cases = [
+        ([{"op": "select", "columns": ["user", "nope"]}], ("steps", 0, "columns", 1)),
+        ([{"op": "filter", "expr": "country > 3"}], ("steps", 0, "expr")),
+        ([{"op": "derive", "column": "x", "expr": "upper(amount)"}], ("steps", 0, "expr")),
+        ([{"op": "rename", "mapping": {"user": "u"}}, {"op": "sort", "by": [{"column": "user"}]}],
+         ("steps", 1, "by", 0, "column")),
+        ([{"op": "aggregate", "aggregations": [{"op": "sum", "column": "country"}]}],
+         ("steps", 0, "aggregations", 0, "column")),
+        ([{"op": "fill_null", "values": {"user": "zero"}}], ("steps", 0, "values", "user")),
+    ]
+    for steps, loc in cases:
+        spec = s.PipelineSpec.model_validate({"source": {"dataset": "x"}, "steps": steps,
+                                              "sink": {"dataset": "y"}})
+        with pytest.raises(s.SpecError) as info:
+            s.validate_steps(spec.steps, schema)
+        assert info.value.loc == loc, (steps, info.value.message)
