@@ -1,0 +1,168 @@
+"""Dataset upload, schema inference and overrides, preview, delete and query validation."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cluster.models import Role
+from tests.conftest import bearer
+
+CSV = b"id,city,temp,day\n1,Oslo,-3.5,2024-01-01\n2,Rome,12,2024-01-02\n3,,7.25,2024-01-03\n"
+
+
+@pytest.fixture
+async def analyst(users) -> dict[str, str]:
+    return bearer(await users.token_for(Role.analyst))
+
+
+async def _upload(client, headers, name, content, filename="f.csv", **form):
+    return await client.post("/api/v1/datasets", headers=headers,
+                             files={"file": (filename, io.BytesIO(content))},
+                             data={"name": name, **form})
+
+
+def _types(body) -> dict[str, str]:
+    return {c["name"]: c["type"] for c in body["latest"]["columns"]}
+
+
+async def test_csv_is_inferred_stored_and_previewed(client, analyst):
+    response = await _upload(client, analyst, "weather", CSV)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert _types(body) == {"id": "int", "city": "string", "temp": "float", "day": "date"}
+    assert body["latest"]["num_rows"] == 3 and body["latest"]["version"] == 1
+    preview = (await client.get(f"/api/v1/datasets/{body['id']}/preview", headers=analyst,
+                                params={"limit": 2})).json()
+    assert preview["rows"] == [[1, "Oslo", -3.5, "2024-01-01"], [2, "Rome", 12.0, "2024-01-02"]]
+    assert preview["total_rows"] == 3
+
+
+async def test_jsonl_and_parquet(client, analyst, tmp_path):
+    jsonl = b'{"user": "a", "n": 1, "at": "2024-05-01T10:00:00"}\n{"user": "b", "n": 2}\n'
+    response = await _upload(client, analyst, "clicks", jsonl, filename="clicks.jsonl")
+    assert response.status_code == 201, response.text
+    assert _types(response.json())["n"] == "int"
+    frame = pd.DataFrame({"k": [1, 2, 3], "v": [0.5, None, 2.5],
+                          "when": pd.to_datetime(["2024-01-01", "2024-01-02", None], utc=True)})
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame), buffer)
+    response = await _upload(client, analyst, "frame", buffer.getvalue(),
+                             filename="anything.bin")
+    assert response.status_code == 201, response.text
+    assert _types(response.json()) == {"k": "int", "v": "float", "when": "timestamp"}
+    preview = (await client.get(f"/api/v1/datasets/{response.json()['id']}/preview",
+                                headers=analyst)).json()
+    assert preview["rows"][1] == [2, None, "2024-01-02T00:00:00"]
+
+
+async def test_type_overrides(client, analyst):
+    response = await _upload(client, analyst, "typed", CSV,
+                             schema=json.dumps({"id": "string", "temp": "float"}))
+    assert response.status_code == 201, response.text
+    assert _types(response.json())["id"] == "string"
+
+
+async def test_a_late_value_that_does_not_fit_widens_the_column(client, analyst):
+    rows = b"".join(b"%d,x\n" % i for i in range(300_000))
+    response = await _upload(client, analyst, "wide", b"n,s\n" + rows + b"1.5,y\n")
+    assert response.status_code == 201, response.text
+    assert _types(response.json())["n"] == "float"
+    assert response.json()["latest"]["num_rows"] == 300_001
+
+
+@pytest.mark.parametrize(("content", "form", "loc", "text"), [
+    (b"a,b\n1,2\n3\n4,5\n", {}, ["body", "file"], "row 3"),
+    (CSV, {"schema": '{"city": "int"}'}, ["body", "schema", "city"], "not a valid int"),
+    (CSV, {"schema": '{"nope": "int"}'}, ["body", "schema", "nope"], "does not have"),
+    (CSV, {"schema": '{"id": "money"}'}, ["body", "schema", "id"], "unknown type"),
+    (CSV, {"schema": "[1]"}, ["body", "schema"], "JSON object"),
+    (b"", {}, ["body", "file"], "empty"),
+    (b"\x00\x01\x02binary", {}, ["body", "file"], "binary"),
+    (b"PAR1garbage", {}, ["body", "file"], "Parquet"),
+    (b'{"a": 1}\n{"a": "x"}\n', {"format": "jsonl"}, ["body", "file"], "line 2"),
+    (CSV, {"format": "xlsx"}, ["body", "format"], "format must be"),
+    (b"a,a\n1,2\n", {}, ["body", "file"], "appears twice"),
+])
+async def test_bad_files_get_422_naming_the_field(client, analyst, content, form, loc, text):
+    response = await _upload(client, analyst, "bad", content, **form)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["loc"] == loc
+    assert text in problem["errors"][0]["msg"]
+    listed = (await client.get("/api/v1/datasets", headers=analyst)).json()
+    assert listed["total"] == 0  # nothing half-created
+
+
+async def test_duplicate_names_conflict_and_the_first_is_kept(client, analyst):
+    assert (await _upload(client, analyst, "dup", CSV)).status_code == 201
+    again = await _upload(client, analyst, "dup", b"x\n1\n")
+    assert again.status_code == 409
+    listed = (await client.get("/api/v1/datasets", headers=analyst)).json()
+    assert listed["items"][0]["latest"]["num_rows"] == 3
+
+
+async def test_upload_over_the_limit_is_413(settings, analyst, db):
+    import httpx
+
+    from deployments.api.main import create_api
+
+    small = create_api(settings.model_copy(update={"max_upload_bytes": 64 * 1024}),
+                       use_actors=False)
+    transport = httpx.ASGITransport(app=small, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        response = await client.post("/api/v1/datasets", headers=analyst,
+                                     files={"file": ("big.csv", b"a\n" + b"1\n" * 40_000)})
+        assert response.status_code == 413
+        assert (await client.get("/api/v1/datasets", headers=analyst)).json()["total"] == 0
+    await small.state.ctx.close()
+
+
+async def test_viewer_cannot_upload_or_delete(client, users, analyst):
+    viewer = bearer(await users.token_for(Role.viewer))
+    assert (await _upload(client, viewer, "v", CSV)).status_code == 403
+    created = (await _upload(client, analyst, "mine", CSV)).json()
+    assert (await client.delete(f"/api/v1/datasets/{created['id']}",
+                                headers=viewer)).status_code == 403
+    assert (await client.get(f"/api/v1/datasets/{created['id']}",
+                             headers=viewer)).status_code == 200
+
+
+async def test_delete_removes_rows_and_files(client, analyst, app):
+    created = (await _upload(client, analyst, "gone", CSV)).json()
+    root = app.state.ctx.data_root.dataset_dir(created["id"])
+    assert root.exists()
+    assert (await client.delete(f"/api/v1/datasets/{created['id']}",
+                                headers=analyst)).status_code == 204
+    assert not root.exists()
+    assert (await client.get(f"/api/v1/datasets/{created['id']}",
+                             headers=analyst)).status_code == 404
+
+
+async def test_query_in_process_and_its_validation(client, analyst):
+    created = (await _upload(client, analyst, "q", CSV)).json()
+    url = f"/api/v1/datasets/{created['id']}/query"
+    ok = await client.post(url, headers=analyst, json={
+        "filter": "temp > 0", "group_by": [{"column": "day", "bucket": "month"}],
+        "aggregations": [{"op": "count"}, {"op": "sum", "column": "temp"}]})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["rows"] == [["2024-01-01", 2, 19.25]]
+    for body, loc in [
+        ({"filter": "__import__('os')"}, ["body", "filter"]),
+        ({"filter": "temp + 1"}, ["body", "filter"]),
+        ({"columns": ["nope"]}, ["body", "columns", "0"]),
+        ({"group_by": ["city"], "aggregations": [{"op": "mean", "column": "city"}]},
+         ["body", "aggregations", "0", "column"]),
+        ({"group_by": [{"column": "city", "bucket": "day"}], "aggregations": [{"op": "count"}]},
+         ["body", "group_by", "0", "bucket"]),
+        ({"columns": ["id"], "order_by": [{"column": "temp"}]}, ["body", "order_by", "0", "column"]),
+        ({"limit": 0}, ["body", "limit"]),
+    ]:
+        response = await client.post(url, headers=analyst, json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["errors"][0]["loc"] == loc, (body, response.json())
