@@ -256,7 +256,7 @@ def submit(
                                                 help="An API key (hk_...)")] = None,
     entrypoint: Annotated[str | None, typer.Option(help="Script inside the directory")] = None,
     pip: Annotated[list[str] | None, typer.Option(help="Extra package (repeatable)")] = None,
-    num_cpus: Annotated[float, typer.Option(min=0)] = 1.0,
+    num_cpus: Annotated[float, typer.Option(min=0, help="CPUs reserved for the script process")] = 0.0,
     follow: Annotated[bool, typer.Option(help="Stream logs until the job ends")] = True,
 ) -> None:
     """Run your script on the cluster as a Helio job (a Ray Job) and stream its logs."""
@@ -266,7 +266,10 @@ def submit(
     base = (api_url or _api_url(load_settings())).rstrip("/") + "/api/v1"
     headers = {"Authorization": f"Bearer {api_key}"}
     upload, name = _submission_payload(script)
-    form = {"args": json.dumps(list(args or [])), "pip": json.dumps(list(pip or [])),
+    script_args = list(args or [])
+    if script_args[:1] == ["--"]:
+        script_args = script_args[1:]
+    form = {"args": json.dumps(script_args), "pip": json.dumps(list(pip or [])),
             "num_cpus": str(num_cpus)}
     if entrypoint:
         form["entrypoint"] = entrypoint

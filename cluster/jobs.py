@@ -9,6 +9,7 @@ never show in the Ray dashboard's job details.
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import uuid
@@ -40,6 +41,10 @@ def driver_env(settings: Settings) -> dict[str, str]:
     database_url = settings.resolved_database_url
     if not _has_password(database_url):
         env["HELIO_DATABASE_URL"] = database_url
+    plain_sources = {name: url.get_secret_value() for name, url in settings.sql_sources.items()
+                     if not _has_password(url.get_secret_value())}
+    if plain_sources:
+        env["HELIO_SQL_SOURCES"] = json.dumps(plain_sources)
     if settings.redis_url is not None:
         redis_url = settings.redis_url.get_secret_value()
         if not _has_password(redis_url):

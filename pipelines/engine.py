@@ -44,6 +44,11 @@ class ResolvedInput:
     num_bytes: int
 
 
+class StepFailed(Exception):
+    """A step's kernel rejected the data (e.g. a value that does not cast); the message
+    names the step and is shown to the user as the job's error."""
+
+
 class StepStats:
     """Per-step row counts and kernel time, reported by batches (a Ray actor in jobs)."""
 
@@ -78,12 +83,17 @@ def _report(stats: Any, method: str, *args: Any) -> None:
 
 def _row_steps(batch: pa.Table, *, steps: list[tuple[int, str, list[Any]]], stats: Any,
                count_source: bool) -> pa.Table:
+    import duckdb
+
     table = batch
     if count_source:
         _report(stats, "record_source", table.num_rows)
     for index, sql, params in steps:
         started = time.perf_counter()
-        table = kernels.run_sql(sql, params, {"t": table})
+        try:
+            table = kernels.run_sql(sql, params, {"t": table})
+        except duckdb.Error as exc:
+            raise StepFailed(f"step {index} failed: {str(exc).splitlines()[0][:500]}") from None
         _report(stats, "record", index, table.num_rows, time.perf_counter() - started)
     return table
 

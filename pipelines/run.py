@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import resource
 import shutil
 import signal
@@ -136,9 +137,10 @@ class Driver:
             return 1
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
             self._cleanup()
-            message = str(exc) if isinstance(exc, JobFailed | s.SpecError) else \
-                f"{type(exc).__name__}: {_first_line(exc)}"
-            traceback.print_exc()
+            message = _user_message(exc)
+            if not isinstance(exc, JobFailed | s.SpecError):
+                traceback.print_exc()
+            print(f"helio: job failed: {message}", file=sys.stderr)
             self._db(self._finish(JobStatus.failed, error=message[:4000]))
             self.event(type="job", job={"id": str(self.job_id), "kind": job.kind,
                                         "status": "failed", "error": message[:500]})
@@ -219,6 +221,29 @@ def _raise_cancelled(signum: int, frame: Any) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:1000] if text else ""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _user_message(exc: BaseException) -> str:
+    """The root cause of a failure, without Ray's task wrappers."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, JobFailed | s.SpecError | engine.StepFailed):
+            return str(current)
+        nested = getattr(current, "cause", None)
+        current = nested if isinstance(nested, BaseException) else (
+            current.__cause__ or current.__context__)
+    text = _ANSI.sub("", str(exc))
+    # A Ray task's exception arrives as text inside RayTaskError: find ours in it.
+    found = re.search(r"(?:StepFailed|JobFailed|SpecError): (.+)", text)
+    if found:
+        return found.group(1).strip()[:1000]
+    lines = [line for line in text.splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[-1][:1000] if lines else ''}"
 
 
 def _max_rss_mb() -> float:

@@ -14,10 +14,17 @@ import pytest
 from cluster.ray_auth import ray_auth_env
 
 
+# Ports Ray takes for itself: its client server, dashboard agent and worker range.
+_RAY_PORTS = {6379, 8265, 10001, 52365, *range(10002, 20000)}
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _RAY_PORTS:
+            return port
 
 
 def configure_ray_auth() -> None:
