@@ -83,7 +83,7 @@ def publish_from_driver(event: dict[str, Any], namespace: str) -> None:
     """Fire-and-forget publish from a synchronous process (a job driver)."""
     try:
         get_or_create_event_hub(namespace).publish.remote(event)
-    except Exception as exc:  # noqa: BLE001 - events are best effort; the DB is the record
+    except Exception as exc:
         log.warning("event_publish_failed", error=type(exc).__name__)
 
 
@@ -110,7 +110,7 @@ class EventStream:
             else:
                 assert self._hub is not None
                 await self._hub.call("publish", event)
-        except Exception as exc:  # noqa: BLE001 - best effort, like every event
+        except Exception as exc:
             log.warning("event_publish_failed", error=type(exc).__name__)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
@@ -141,7 +141,7 @@ class EventStream:
                 after, events = await self._poll(after)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - the hub restarts; keep polling
+            except Exception as exc:
                 log.warning("event_poll_failed", error=type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue

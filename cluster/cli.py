@@ -256,7 +256,7 @@ def submit(
                                                 help="An API key (hk_...)")] = None,
     entrypoint: Annotated[str | None, typer.Option(help="Script inside the directory")] = None,
     pip: Annotated[list[str] | None, typer.Option(help="Extra package (repeatable)")] = None,
-    num_cpus: Annotated[float, typer.Option(min=0, help="CPUs reserved for the script process")] = 0.0,
+    num_cpus: Annotated[float, typer.Option(min=0, help="CPUs for the script process")] = 0.0,
     follow: Annotated[bool, typer.Option(help="Stream logs until the job ends")] = True,
 ) -> None:
     """Run your script on the cluster as a Helio job (a Ray Job) and stream its logs."""

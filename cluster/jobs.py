@@ -25,7 +25,7 @@ SUBMISSION_PREFIX = "helio-"
 def _has_password(url: str) -> bool:
     try:
         return make_url(url).password is not None
-    except Exception:  # noqa: BLE001 - not parseable: treat as secret
+    except Exception:
         return True
 
 

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from pipelines import kernels
 from pipelines import spec as s
+from pipelines.expr import quote_ident
 from pipelines.tables import CANONICAL
 
 # Target bytes per shuffle partition: what one DuckDB reduce holds at once.
@@ -182,7 +183,7 @@ class Executor:
 
         return ray.data.range(partitions, override_num_blocks=partitions).map_batches(
             lambda b: {"p": b["id"]}, batch_format="numpy").map_batches(
-            _reduce, batch_format="pyarrow", batch_size=1,
+            _reduce, batch_format="pyarrow", batch_size=1,  # type: ignore[arg-type]
             fn_kwargs={"sql": sql, "index": index, "stats": self.stats,
                        "inputs": inputs, "out_schema": out_schema})
 
@@ -270,7 +271,7 @@ class Executor:
             parts = self.cpus if group_by else 1
         else:
             needed = list(dict.fromkeys([*group_by, *(a.column for a in aggs if a.column)]))
-            pre_sql = f"SELECT {', '.join(kernels.quote_ident(c) for c in needed)} FROM t"
+            pre_sql = f"SELECT {', '.join(quote_ident(c) for c in needed)} FROM t"
             reduce_sql = kernels.aggregate_sql(group_by, aggs)
             partial_schema = {c: schema[c] for c in needed}
             parts = self._partitions(est_bytes) if group_by else 1

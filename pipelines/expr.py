@@ -224,7 +224,7 @@ def parse(text: str) -> Node:
     except RecursionError:
         raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels") from None
     except UnexpectedCharacters as exc:
-        raise ExpressionError(f"unexpected character {text[exc.pos_in_stream]!r} at "
+        raise ExpressionError(f"unexpected character {text[exc.pos_in_stream or 0]!r} at "
                               f"position {exc.column}", exc.column) from None
     except UnexpectedEOF:
         raise ExpressionError("expression ends too early") from None
@@ -478,8 +478,10 @@ class Sql:
     params: list[Any]
 
     def bind(self, value: Any, cast: str | None = None) -> str:
+        """A numbered placeholder (`$n`), so fragments may be nested in any order."""
         self.params.append(value)
-        return f"CAST(? AS {cast})" if cast else "?"
+        marker = f"${len(self.params)}"
+        return f"CAST({marker} AS {cast})" if cast else marker
 
 
 def to_sql(node: Node, schema: Schema, sql: Sql) -> str:

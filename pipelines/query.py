@@ -46,6 +46,11 @@ class Query(BaseModel):
     or `{column, bucket}` for time buckets."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    derive: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)],
+                 Annotated[str, StringConstraints(min_length=1, max_length=4000)]] = Field(
+        default_factory=dict, max_length=32,
+        description="Computed columns, in order (each may use the ones before it); usable in "
+                    "filter, group_by, aggregations, columns and order_by.")
     filter: str | None = Field(default=None, max_length=4000)
     group_by: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]
                    | GroupKey] = Field(default_factory=list, max_length=16)
@@ -74,8 +79,20 @@ class Query(BaseModel):
                               .encode()).hexdigest()
 
 
+def derived_schema(query: Query, schema: dict[str, str]) -> dict[str, str]:
+    """The scanned schema plus the query's computed columns."""
+    full = dict(schema)
+    for name, text in query.derive.items():
+        t = s._expr(text, full, ("derive", name))
+        if t == "null":
+            raise s.SpecError(("derive", name), "a computed column cannot be always null")
+        full[name] = t
+    return full
+
+
 def validate_query(query: Query, schema: dict[str, str]) -> dict[str, str]:
     """The result's schema; SpecError with the path to the field at fault."""
+    schema = derived_schema(query, schema)
     if query.filter is not None:
         s._expr(query.filter, schema, ("filter",), want="bool")
     group_types: dict[str, str] = {}
@@ -93,10 +110,10 @@ def validate_query(query: Query, schema: dict[str, str]) -> dict[str, str]:
     else:
         names = query.columns if query.columns is not None else list(schema)
         out = {c: s._need(schema, c, ("columns", i)) for i, c in enumerate(names)}
-    for i, key in enumerate(query.order_by):
-        if key.column not in out:
+    for i, sort_key in enumerate(query.order_by):
+        if sort_key.column not in out:
             raise s.SpecError(("order_by", i, "column"),
-                              f"order_by column '{key.column}' is not in the result; "
+                              f"order_by column '{sort_key.column}' is not in the result; "
                               f"result columns are: {', '.join(out)}")
     return out
 
@@ -121,10 +138,12 @@ def _scan_source(files: Sequence[str], columns: Sequence[str], schema: dict[str,
 def _plan(query: Query, schema: dict[str, str], out: dict[str, str]
           ) -> tuple[list[str], Literal["partial", "single", "rows"]]:
     """Columns the scan needs and the execution shape."""
-    needed: list[str] = []
-    if query.filter:
-        from pipelines.expr import columns_of, parse
+    from pipelines.expr import columns_of, parse
 
+    needed: list[str] = []
+    for text in query.derive.values():
+        needed += sorted(columns_of(parse(text)))
+    if query.filter:
         needed += sorted(columns_of(parse(query.filter)))
     needed += [k.column for k in query.keys()]
     if query.aggregations:
@@ -134,7 +153,7 @@ def _plan(query: Query, schema: dict[str, str], out: dict[str, str]
     else:
         needed += list(out)
         shape = "rows"
-    return list(dict.fromkeys(needed)), shape
+    return [c for c in dict.fromkeys(needed) if c in schema and c not in query.derive], shape
 
 
 def _group_select(query: Query, schema: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -155,6 +174,13 @@ def scan_sql(query: Query, schema: dict[str, str], out: dict[str, str], files: S
     """The per-partition SQL: partial aggregates, a full aggregate, or filtered rows."""
     sql = Sql([])
     source = _scan_source(files, needed, schema, sql)
+    if query.derive:
+        full = dict(schema)
+        for name, text in query.derive.items():
+            value, _, t = compile_expression(text, full, params=sql.params)
+            source = f"(SELECT *, {value} AS {quote_ident(name)} FROM {source})"
+            full[name] = t
+        schema = full
     where = ""
     if query.filter:
         cond, _, _ = compile_expression(query.filter, schema, want="bool", params=sql.params)

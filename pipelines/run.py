@@ -135,7 +135,7 @@ class Driver:
                                         "status": "cancelled"})
             log.info("job_cancelled", job_id=str(self.job_id))
             return 1
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        except Exception as exc:
             self._cleanup()
             message = _user_message(exc)
             if not isinstance(exc, JobFailed | s.SpecError):
@@ -257,7 +257,7 @@ def _with_progress(driver: Driver, work: Callable[[], Any], fraction: Callable[[
     def target() -> None:
         try:
             outcome["value"] = work()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+        except BaseException as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=target, name="helio-job-work", daemon=True)
@@ -269,7 +269,7 @@ def _with_progress(driver: Driver, work: Callable[[], Any], fraction: Callable[[
                 driver.progress(fraction())
             except JobCancelled:
                 raise
-            except Exception as exc:  # noqa: BLE001 - progress is best effort
+            except Exception as exc:
                 log.warning("progress_failed", error=type(exc).__name__)
     if "error" in outcome:
         raise outcome["error"]
@@ -296,10 +296,10 @@ def run_pipeline(driver: Driver, job: Job) -> dict[str, Any]:
 
     schemas = s.validate_steps(pipeline.steps, source.schema, lookup)
     ray.init(ignore_reinit_error=True, log_to_driver=True)
-    stats = ray.remote(engine.StepStats).options(num_cpus=0).remote()
+    stats: Any = ray.remote(engine.StepStats).options(num_cpus=0).remote()
     scratch = driver.root.job_dir(driver.job_id) / "scratch"
-    executor = engine.Executor(scratch=scratch, stats=stats,
-                               cpus=max(1, int(ray.cluster_resources().get("CPU", 1))))
+    cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+    executor = engine.Executor(scratch=scratch, stats=stats, cpus=max(1, int(cpus)))
     staged = driver.staging_for(pipeline.sink.dataset)
 
     def work() -> dict[str, int]:
@@ -392,7 +392,7 @@ def run_sql_ingest(driver: Driver, job: Job) -> dict[str, Any]:
         meta = _with_progress(driver, work, lambda: 0.5)
     except JobFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - a SQL error is the user's to see, minus secrets
+    except Exception as exc:
         raise JobFailed(f"the SQL query failed: {_first_line(exc)}") from None
     version = driver.publish_output(
         sink=s.Sink(dataset=spec["dataset"]), staged=staged, meta=meta,

@@ -13,7 +13,6 @@ import pytest
 
 from cluster.ray_auth import ray_auth_env
 
-
 # Ports Ray takes for itself: its client server, dashboard agent and worker range.
 _RAY_PORTS = {6379, 8265, 10001, 52365, *range(10002, 20000)}
 
@@ -79,7 +78,7 @@ def ray_jobs_address(ray_session: None, ray_dashboard_port: int) -> str:
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"{address}/api/version", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"{address}/api/version", timeout=2):
                 return address
         except urllib.error.HTTPError:  # it answers (401 without the Ray token): it is up
             return address

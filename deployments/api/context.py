@@ -10,13 +10,13 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actors.cache import ActorCacheBackend, CacheBackend, LocalCacheBackend, ReplicaCache
+from actors.events import EventStream
 from actors.rate_limiter import (
     ActorLimiterBackend,
     LimiterBackend,
     LocalLimiterBackend,
     ReplicaLimiter,
 )
-from actors.events import EventStream
 from cluster.db import create_engine, create_session_factory
 from cluster.jobs import RayJobs
 from cluster.security import TokenSigner

@@ -110,8 +110,9 @@ async def test_cancel_and_kill_mid_write_publish_nothing(ray_client, analyst, tm
                                     headers=analyst)).json()["id"]
     await wait_job(ray_client, analyst, job_id, until={"running"})
     await asyncio.sleep(2)
-    pids = subprocess.run(["pgrep", "-f", f"pipelines.run {job_id}"], capture_output=True,
-                          text=True, check=False).stdout.split()
+    found = await asyncio.to_thread(subprocess.run, ["pgrep", "-f", f"pipelines.run {job_id}"],
+                                    capture_output=True, text=True, check=False)
+    pids = found.stdout.split()
     assert pids, "driver process not found"
     for pid in pids:
         os.kill(int(pid), 9)

@@ -9,6 +9,7 @@ from cluster.models import Dataset, DatasetVersion, JobKind
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from deployments.api.problems import ApiError
 from deployments.api.schemas import (
+    ColumnPublic,
     DatasetDetail,
     DatasetPublic,
     DatasetsPublic,
@@ -122,7 +123,7 @@ async def preview_dataset(
     """The first `limit` rows of a version."""
     dataset = await datasets.require_dataset(session, dataset_id)
     row = await datasets.require_version(session, dataset, version)
-    return Preview(version=row.version, columns=row.columns,  # type: ignore[arg-type]
+    return Preview(version=row.version, columns=[ColumnPublic(**c) for c in row.columns],
                    rows=await datasets.preview(row, limit), total_rows=row.num_rows)
 
 

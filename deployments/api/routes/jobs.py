@@ -77,7 +77,7 @@ def _unpack(upload_path: Path, target: Path) -> None:
             if not dest.is_relative_to(root):
                 raise invalid(["body", "file"], f"zip entry {entry.filename!r} escapes the "
                               "working directory")
-        archive.extractall(target)  # noqa: S202 - every entry checked above
+        archive.extractall(target)
 
 
 @router.post("", response_model=JobPublic, status_code=202)
@@ -92,7 +92,9 @@ async def submit_job(
     entrypoint: Annotated[str | None, Form(max_length=300, description="Script inside the zip")]
     = None,
     pip: Annotated[str | None, Form(description='Extra packages as a JSON list')] = None,
-    num_cpus: Annotated[float, Form(ge=0, le=1024, description="CPUs reserved for the script's own process (its Ray tasks ask for their own)")] = 0.0,
+    num_cpus: Annotated[float, Form(
+        ge=0, le=1024, description="CPUs for the script process (its tasks ask for their own)")
+    ] = 0.0,
     num_gpus: Annotated[float, Form(ge=0, le=64)] = 0.0,
     memory_mb: Annotated[int | None, Form(ge=1, le=10_000_000)] = None,
 ) -> JobPublic:

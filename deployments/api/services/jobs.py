@@ -55,7 +55,7 @@ async def submit_job(
                       "owner": principal.email or str(principal.user_id)},
             working_dir=working_dir, pip=pip, num_cpus=num_cpus, num_gpus=num_gpus,
             memory=memory)
-    except Exception as exc:  # noqa: BLE001 - any submission failure is reported the same way
+    except Exception as exc:
         log.warning("job_submit_failed", job_id=str(job.id), error=type(exc).__name__,
                     message=str(exc)[:300])
         job.status = JobStatus.failed.value
@@ -104,7 +104,7 @@ async def _reconcile(ctx: ApiContext, session: AsyncSession, job: Job) -> None:
         return
     try:
         ray_status, message = await asyncio.to_thread(ctx.ray_jobs.status, job.ray_job_id)
-    except Exception:  # noqa: BLE001 - Ray unreachable: report what the DB says
+    except Exception:
         return
     final = _RAY_TERMINAL.get(ray_status)
     if final is None:
@@ -128,7 +128,7 @@ async def job_logs(*, ctx: ApiContext, job: Job) -> str:
         return ""
     try:
         return await asyncio.to_thread(ctx.ray_jobs.logs, job.ray_job_id)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ApiError(503, f"Could not read the job's logs from Ray ({type(exc).__name__})") \
             from None
 
@@ -146,7 +146,7 @@ async def cancel_job(*, ctx: ApiContext, session: AsyncSession, principal: Princ
     if job.ray_job_id is not None:
         try:
             await asyncio.to_thread(ctx.ray_jobs.stop, job.ray_job_id)
-        except Exception as exc:  # noqa: BLE001 - the row says cancelled; the driver checks it
+        except Exception as exc:
             log.warning("job_stop_failed", job_id=str(job.id), error=type(exc).__name__)
     await session.refresh(job)
     await ctx.events.publish(job_event(job))

@@ -160,7 +160,8 @@ async def test_query_in_process_and_its_validation(client, analyst):
          ["body", "aggregations", "0", "column"]),
         ({"group_by": [{"column": "city", "bucket": "day"}], "aggregations": [{"op": "count"}]},
          ["body", "group_by", "0", "bucket"]),
-        ({"columns": ["id"], "order_by": [{"column": "temp"}]}, ["body", "order_by", "0", "column"]),
+        ({"columns": ["id"], "order_by": [{"column": "temp"}]},
+         ["body", "order_by", "0", "column"]),
         ({"limit": 0}, ["body", "limit"]),
     ]:
         response = await client.post(url, headers=analyst, json=body)
