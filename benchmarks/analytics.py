@@ -137,7 +137,7 @@ def bench_size(api: Api, rows: int, work: Path, repeats: int, ray_env: dict[str,
         cold_wall.append(wall)
     cached_server, cached_wall = [], []
     for _ in range(repeats * 4):
-        body, wall = api.query(dataset_id, helio_query(5))
+        body, wall = api.query(dataset_id, helio_query(5.0))
         assert body["cached"]
         cached_server.append(body["elapsed_ms"] / 1000)
         cached_wall.append(wall)

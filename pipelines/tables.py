@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from typing import Any
 
 import pyarrow as pa
@@ -100,5 +101,14 @@ def json_safe(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "isoformat"):  # datetime, date, time: ISO 8601, as FastAPI writes them
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    return value
+
+
 def rows_of(table: pa.Table) -> list[list[Any]]:
-    return [list(r.values()) for r in json_safe(table).to_pylist()]
+    """Rows as JSON-native lists (so results can be cached as JSON, in Redis too)."""
+    return [[_json_value(v) for v in r.values()] for r in json_safe(table).to_pylist()]
