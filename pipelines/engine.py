@@ -107,10 +107,11 @@ def _partition_writer(batch: pa.Table, *, sql: str, hash_sql: str, directory: st
     if table.num_rows == 0 and empty_ok:
         return pa.table({"written": pa.array([0], pa.int64())})
     keyed = kernels.run_sql(hash_sql, [], {"t": table})
+    # Arrow IPC, uncompressed: shuffle files are written once and read once, locally.
     pads.write_dataset(
-        keyed, directory, format="parquet",
+        keyed, directory, format="ipc",
         partitioning=pads.partitioning(pa.schema([("__p", pa.int32())]), flavor="hive"),
-        basename_template=f"{uuid.uuid4().hex}-{{i}}.parquet",
+        basename_template=f"{uuid.uuid4().hex}-{{i}}.arrow",
         existing_data_behavior="overwrite_or_ignore",
     )
     return pa.table({"written": pa.array([table.num_rows], pa.int64())})
@@ -118,10 +119,10 @@ def _partition_writer(batch: pa.Table, *, sql: str, hash_sql: str, directory: st
 
 def _read_partition(directory: str, partition: int) -> pa.Table | None:
     part_dir = Path(directory) / f"__p={partition}"
-    files = sorted(str(p) for p in part_dir.glob("*.parquet")) if part_dir.exists() else []
+    files = sorted(str(p) for p in part_dir.glob("*.arrow")) if part_dir.exists() else []
     if not files:
         return None
-    table = pq.read_table(files)
+    table = pads.dataset(files, format="ipc").to_table()
     if "__p" in table.column_names:
         table = table.drop_columns(["__p"])
     return table
