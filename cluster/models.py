@@ -196,6 +196,7 @@ class JobKind(enum.StrEnum):
     pipeline = "pipeline"
     profile = "profile"
     ingest_sql = "ingest_sql"
+    query = "query"
     script = "script"
 
 

@@ -175,8 +175,8 @@ _WIDER = {"int64": pa.float64(), "double": pa.string(), "bool": pa.string(),
           "timestamp": pa.string(), "date32": pa.string()}
 
 
-def _csv_batches(path: Path, column_types: dict[str, pa.DataType],
-                 bad_rows: list[tuple[int | None, str]]) -> Iterator[pa.RecordBatch]:
+def _open_csv(path: Path, column_types: dict[str, pa.DataType],
+              bad_rows: list[tuple[int | None, str]]) -> pcsv.CSVStreamingReader:
     def on_invalid(row: Any) -> str:
         bad_rows.append((row.number, row.text))
         return "error"
@@ -193,7 +193,7 @@ def _csv_batches(path: Path, column_types: dict[str, pa.DataType],
             raise IngestError(f"schema override names column {name!r}, which the file does "
                               f"not have; columns are: {', '.join(reader.schema.names)}",
                               field=f"schema.{name}")
-    yield from reader
+    return reader
 
 
 def _convert_csv(path: Path, writer: _Writer, overrides: dict[str, str]) -> None:
@@ -202,8 +202,10 @@ def _convert_csv(path: Path, writer: _Writer, overrides: dict[str, str]) -> None
         bad_rows: list[tuple[int | None, str]] = []
         names: list[str] = []
         try:
-            for batch in _csv_batches(path, column_types, bad_rows):
-                names = batch.schema.names
+            reader = _open_csv(path, column_types, bad_rows)
+            names = reader.schema.names
+            writer.write(reader.schema.empty_table())  # a header-only file still has columns
+            for batch in reader:
                 writer.write(batch)
             return
         except pa.ArrowInvalid as exc:

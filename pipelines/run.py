@@ -403,6 +403,23 @@ def run_sql_ingest(driver: Driver, job: Job) -> dict[str, Any]:
             "rows_out": version.num_rows}
 
 
+def run_query_job(driver: Driver, job: Job) -> dict[str, Any]:
+    """A long analytics query run in the background; the result is stored on the job."""
+    import ray
+
+    from pipelines.query import Query, execute_on_ray
+
+    source = driver.resolve(job.spec["dataset_id"], job.spec.get("version"))
+    query = Query.model_validate(job.spec["query"])
+    ray.init(ignore_reinit_error=True, log_to_driver=True)
+    cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+    result = asyncio.run(execute_on_ray(query, source.schema, source.files,
+                                        driver.settings.resolved_data_root,
+                                        task_cpus=driver.settings.query_task_cpus,
+                                        max_partitions=max(1, int(cpus))))
+    return {"dataset_id": source.dataset_id, "version": source.version, **result}
+
+
 def _libpq_dsn(url: str) -> str:
     """SQLAlchemy-style URLs (postgresql+asyncpg://) -> a libpq URL psycopg accepts."""
     from sqlalchemy.engine import make_url
@@ -438,6 +455,7 @@ HANDLERS: dict[JobKind, Callable[[Driver, Job], dict[str, Any]]] = {
     JobKind.pipeline: run_pipeline,
     JobKind.profile: run_profile,
     JobKind.ingest_sql: run_sql_ingest,
+    JobKind.query: run_query_job,
     JobKind.script: run_script,
 }
 

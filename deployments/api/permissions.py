@@ -61,6 +61,7 @@ PERMISSIONS: dict[str, Access] = {
     "datasets-preview_dataset": READERS,
     "datasets-profile_dataset": WRITERS,
     "datasets-query_dataset": ANY_PRINCIPAL,
+    "datasets-query_dataset_as_job": READERS,
     "pipelines-create_pipeline": WRITERS,
     "pipelines-list_pipelines": READERS,
     "pipelines-read_pipeline": READERS,

@@ -85,4 +85,15 @@ async def test_pipeline_run_publishes_a_version_and_query_reads_it(ray_client, a
     assert second["cached"] is True and second["rows"] == body["rows"]
 
     logs = await ray_client.get(f"/api/v1/jobs/{job['id']}/logs", headers=analyst)
-    assert logs.status_code == 200
+    assert logs.status_code == 200 and "helio" in logs.json()["ray_job_id"]
+
+    # A long query can run as a job instead; same answer, stored on the job.
+    queued = await ray_client.post(f"/api/v1/datasets/{orders['id']}/query/jobs",
+                                   headers=analyst, json=query)
+    assert queued.status_code == 202, queued.text
+    done = await wait_job(ray_client, analyst, queued.json()["id"])
+    assert done["status"] == "succeeded", done
+    assert done["result"]["rows"] == body["rows"]
+    bad = await ray_client.post(f"/api/v1/datasets/{orders['id']}/query/jobs", headers=analyst,
+                                json={"filter": "nope > 1"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "filter"]

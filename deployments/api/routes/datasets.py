@@ -23,6 +23,9 @@ from deployments.api.schemas import (
 )
 from deployments.api.services import datasets, jobs
 from pipelines.query import Query as AnalyticsQuery
+from pipelines.query import validate_query
+from pipelines.spec import SpecError
+from pipelines.tables import schema_map
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -137,6 +140,25 @@ async def profile_dataset(dataset_id: uuid.UUID, ctx: ContextDep, session: Sessi
     job = await jobs.submit_job(ctx=ctx, session=session, principal=principal,
                                 kind=JobKind.profile,
                                 spec={"dataset_id": str(dataset.id), "version": row.version})
+    return JobPublic.model_validate(job)
+
+
+@router.post("/{dataset_id}/query/jobs", response_model=JobPublic, status_code=202)
+async def query_dataset_as_job(dataset_id: uuid.UUID, body: AnalyticsQuery, ctx: ContextDep,
+                               session: SessionDep, principal: CurrentPrincipal,
+                               version: VersionParam = None) -> JobPublic:
+    """Run a long query in the background as a job; its result (columns, rows) is the
+    job's `result`."""
+    dataset = await datasets.require_dataset(session, dataset_id)
+    row = await datasets.require_version(session, dataset, version)
+    try:
+        validate_query(body, schema_map(row.columns))
+    except SpecError as exc:
+        raise datasets.spec_error(exc) from None
+    job = await jobs.submit_job(ctx=ctx, session=session, principal=principal,
+                                kind=JobKind.query,
+                                spec={"dataset_id": str(dataset.id), "version": row.version,
+                                      "query": body.model_dump(mode="json", by_alias=True)})
     return JobPublic.model_validate(job)
 
 

@@ -61,6 +61,13 @@ async def test_jsonl_and_parquet(client, analyst, tmp_path):
     assert preview["rows"][1] == [2, None, "2024-01-02T00:00:00"]
 
 
+async def test_header_only_csv_is_an_empty_dataset_with_columns(client, analyst):
+    response = await _upload(client, analyst, "empty", b"a,b\n")
+    assert response.status_code == 201, response.text
+    assert response.json()["latest"]["num_rows"] == 0
+    assert [c["name"] for c in response.json()["latest"]["columns"]] == ["a", "b"]
+
+
 async def test_type_overrides(client, analyst):
     response = await _upload(client, analyst, "typed", CSV,
                              schema=json.dumps({"id": "string", "temp": "float"}))
@@ -167,3 +174,36 @@ async def test_query_in_process_and_its_validation(client, analyst):
         response = await client.post(url, headers=analyst, json=body)
         assert response.status_code == 422, (body, response.text)
         assert response.json()["errors"][0]["loc"] == loc, (body, response.json())
+
+
+async def test_pipeline_specs_are_checked_against_the_data(client, analyst):
+    await _upload(client, analyst, "src", CSV)
+
+    async def create(spec=None, **extra):
+        body = {"name": "p", **({"spec": spec} if spec is not None else {}), **extra}
+        return await client.post("/api/v1/pipelines", headers=analyst, json=body)
+
+    base = {"source": {"dataset": "src"}, "sink": {"dataset": "out"}}
+    cases = [
+        ({**base, "steps": [{"op": "filter", "expr": "temp > 'x' or __import__('os')"}]},
+         ["body", "spec", "steps", "0", "expr"]),
+        ({**base, "steps": [{"op": "select", "columns": ["id", "nope"]}]},
+         ["body", "spec", "steps", "0", "columns", "1"]),
+        ({**base, "steps": [{"op": "explode"}]}, ["body", "spec", "steps", "0"]),
+        ({**base, "source": {"dataset": "missing"}}, ["body", "spec", "source", "dataset"]),
+        ({**base, "steps": [{"op": "join", "dataset": "missing", "on": ["id"]}]},
+         ["body", "spec", "steps", "0", "dataset"]),
+    ]
+    for spec, loc in cases:
+        response = await create(spec)
+        assert response.status_code == 422, (spec, response.text)
+        assert response.json()["errors"][0]["loc"][:len(loc)] == loc, response.json()
+    yaml_bad = await create(spec_yaml="source: [unclosed")
+    assert yaml_bad.status_code == 422
+    assert yaml_bad.json()["errors"][0]["loc"] == ["body", "spec_yaml"]
+    ok = await create(spec_yaml="source: {dataset: src}\nsteps:\n  - {op: drop_null}\n"
+                                "sink: {dataset: out}\n")
+    assert ok.status_code == 201, ok.text
+    assert (await create(spec=base)).status_code == 409
+    listed = (await client.get("/api/v1/pipelines", headers=analyst)).json()
+    assert listed["total"] == 1 and listed["items"][0]["spec"]["steps"] == [{"op": "drop_null"}]
