@@ -9,7 +9,6 @@ file re-read) and can be overridden per column.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 

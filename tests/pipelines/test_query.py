@@ -36,7 +36,7 @@ def data(tmp_path_factory) -> tuple[pd.DataFrame, list[str], str]:
 
 
 def _run(data, body):
-    frame, files, root = data
+    _, files, root = data
     return execute_local(Query.model_validate(body), SCHEMA, files, root)
 
 
