@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 from ray.serve import Application
+from ray.serve.handle import DeploymentHandle
 
 from cluster.settings import load_settings
 from deployments.api.main import create_api
+from deployments.tabular import HandlePredictor, TabularPredictor
 
 
 class AppArgs(BaseModel):
@@ -31,11 +33,14 @@ class AppArgs(BaseModel):
 class ApiIngress:
     """FastAPI ingress; the app is built on each replica from that replica's settings."""
 
-    def __init__(self, settings_overrides: dict[str, Any]) -> None:
+    def __init__(self, settings_overrides: dict[str, Any],
+                 tabular: DeploymentHandle[Any] | None = None) -> None:
         self._settings = load_settings(**settings_overrides)
+        self._predictor = HandlePredictor(tabular) if tabular is not None else None
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        app = create_api(self._settings, behind_serve=True, use_actors=True)
+        app = create_api(self._settings, behind_serve=True, use_actors=True,
+                         predictor=self._predictor)
         # Objects built at start-up live as long as the replica: keep them out of the
         # cyclic GC's generations, so full collections under load stay short.
         gc.collect()
@@ -45,5 +50,6 @@ class ApiIngress:
 
 def build_app(args: dict[str, Any] | AppArgs) -> Application:
     parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
-    app: Application = ApiIngress.bind(parsed.settings)  # type: ignore[attr-defined]
+    tabular = TabularPredictor.bind(parsed.settings)  # type: ignore[attr-defined]
+    app: Application = ApiIngress.bind(parsed.settings, tabular)  # type: ignore[attr-defined]
     return app

@@ -420,6 +420,80 @@ def run_query_job(driver: Driver, job: Job) -> dict[str, Any]:
     return {"dataset_id": source.dataset_id, "version": source.version, **result}
 
 
+def run_training(driver: Driver, job: Job) -> dict[str, Any]:
+    """Fit on the dataset version; cross-validation folds run as parallel Ray tasks; the
+    artifact (skops) and the registry row are written only when everything succeeded."""
+    import pyarrow.parquet as pq
+    import ray
+
+    from pipelines import registry
+    from pipelines.training import TrainSpec, check_spec, train
+
+    fields = {k: v for k, v in job.spec.items() if k in TrainSpec.model_fields}
+    spec = TrainSpec.model_validate(fields)
+    source = driver.resolve(job.spec["dataset_id"], job.spec.get("version"))
+    problems = check_spec(spec, source.schema)
+    if problems:
+        raise JobFailed("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+    driver.progress(0.05, force=True)
+    frame = pq.read_table(source.files).to_pandas()
+    ray.init(ignore_reinit_error=True, log_to_driver=True)
+
+    def run_parallel(calls: list[Callable[[], float]]) -> list[float]:
+        task: Any = ray.remote(num_cpus=1)(lambda call: call())
+        return list(ray.get([task.remote(c) for c in calls]))
+
+    try:
+        model, info = train(spec, frame, source.schema, run_parallel=run_parallel)
+    except ValueError as exc:
+        raise JobFailed(f"training failed: {exc}") from None
+    driver.progress(0.9, force=True)
+    result: dict[str, Any] = driver._db(_register(driver, job, spec, source, model, info,
+                                                  registry))
+    return result
+
+
+async def _register(driver: Driver, job: Job, spec: Any, source: engine.ResolvedInput,
+                    model: Any, info: dict[str, Any], registry: Any) -> dict[str, Any]:
+    from sqlalchemy import func
+    from sqlalchemy.exc import IntegrityError
+
+    from cluster.models import MLModel, ModelVersion
+
+    for _ in range(5):
+        async with driver.sessions() as session:
+            row = (await session.execute(select(MLModel).where(MLModel.name == spec.model))
+                   ).scalar_one_or_none()
+            if row is None:
+                row = MLModel(name=spec.model, description=spec.description,
+                              owner_id=job.owner_id, aliases={})
+                session.add(row)
+                await session.flush()
+            current = await session.scalar(select(func.max(ModelVersion.version))
+                                           .where(ModelVersion.model_id == row.id))
+            number = (current or 0) + 1
+            path = registry.artifact_path(driver.settings.resolved_data_root, spec.model, number)
+            size = registry.save(model, path)
+            session.add(ModelVersion(
+                model_id=row.id, version=number, status="ready", task=spec.task,
+                algorithm=spec.algorithm, target=spec.target, features=info["features"],
+                classes=info["classes"], params=info["params"],
+                metrics={**info["metrics"], "cv": info["cv"]},
+                feature_importances=info["feature_importances"], artifact_path=str(path),
+                train_rows=info["train_rows"], timings=info["timings"],
+                lineage={"dataset_id": source.dataset_id, "dataset_version": source.version,
+                         "job_id": str(job.id), "test_rows": info["test_rows"]},
+                job_id=job.id))
+            try:
+                await session.commit()
+            except IntegrityError:
+                continue  # a concurrent training took this number
+            return {"model": spec.model, "version": number, "metrics": info["metrics"],
+                    "params": info["params"], "train_rows": info["train_rows"],
+                    "artifact_bytes": size, "timings": info["timings"]}
+    raise JobFailed("could not allocate a model version; too many concurrent trainings")
+
+
 def _libpq_dsn(url: str) -> str:
     """SQLAlchemy-style URLs (postgresql+asyncpg://) -> a libpq URL psycopg accepts."""
     from sqlalchemy.engine import make_url
@@ -456,6 +530,7 @@ HANDLERS: dict[JobKind, Callable[[Driver, Job], dict[str, Any]]] = {
     JobKind.profile: run_profile,
     JobKind.ingest_sql: run_sql_ingest,
     JobKind.query: run_query_job,
+    JobKind.train: run_training,
     JobKind.script: run_script,
 }
 

@@ -27,6 +27,8 @@ from cluster.models import (
     Dataset,
     DatasetVersion,
     Job,
+    MLModel,
+    ModelVersion,
     Pipeline,
     RateLimitPlan,
     RefreshToken,
@@ -107,7 +109,8 @@ async def db(database_url: str) -> AsyncIterator[Any]:
     sessions = create_session_factory(engine)
     yield sessions
     async with engine.begin() as conn:
-        for table in (Job, DatasetVersion, Dataset, Pipeline, AuditLog, RefreshToken, ApiKey,
+        for table in (ModelVersion, MLModel, Job, DatasetVersion, Dataset, Pipeline, AuditLog,
+                      RefreshToken, ApiKey,
                       User, RateLimitPlan):
             await conn.execute(delete(table))
     await engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -24,6 +25,7 @@ from cluster.settings import Settings, resolve_jwt_secret
 from cluster.storage import DataRoot
 from deployments.api.metrics import ReplicaMetrics
 from deployments.api.principals import Authenticator
+from deployments.tabular import LocalPredictor
 
 
 @dataclass
@@ -39,12 +41,13 @@ class ApiContext:
     data_root: DataRoot
     ray_jobs: RayJobs
     events: EventStream
+    predictor: Any = None
     use_ray: bool = False
     redis: Redis | None = None
     _warmup: asyncio.Task[None] | None = None
 
     @classmethod
-    def build(cls, settings: Settings, *, use_actors: bool) -> ApiContext:
+    def build(cls, settings: Settings, *, use_actors: bool, predictor: Any = None) -> ApiContext:
         """`use_actors`: talk to the cluster's CacheActor / RateLimiterActor (in Ray);
         otherwise the same stores run in-process (the API outside Ray)."""
         engine = create_engine(settings.resolved_database_url)
@@ -83,6 +86,7 @@ class ApiContext:
             data_root=DataRoot(settings.resolved_data_root),
             ray_jobs=RayJobs(settings.resolved_jobs_address),
             events=EventStream(namespace=settings.actor_namespace if use_actors else None),
+            predictor=predictor or LocalPredictor(settings.resolved_data_root),
             use_ray=use_actors,
             # from_url connects lazily, on first use.
             redis=Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)

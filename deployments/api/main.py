@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -29,6 +30,7 @@ from deployments.api.routes import (
     events,
     health,
     jobs,
+    models,
     pipelines,
     rate_limits,
     users,
@@ -46,6 +48,7 @@ def create_api(
     *,
     behind_serve: bool = False,
     use_actors: bool | None = None,
+    predictor: Any = None,
 ) -> FastAPI:
     """Build the API. `use_actors` (default: whether Ray is initialised) selects the
     cluster's CacheActor / RateLimiterActor over in-process stores."""
@@ -54,7 +57,7 @@ def create_api(
         import ray
 
         use_actors = ray.is_initialized()
-    context = ctx or ApiContext.build(settings, use_actors=use_actors)
+    context = ctx or ApiContext.build(settings, use_actors=use_actors, predictor=predictor)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -76,7 +79,7 @@ def create_api(
     app.state.ctx = context
     install_problem_handlers(app)
     for module in (health, auth, users, api_keys, audit, rate_limits, datasets, pipelines, jobs,
-                   events):
+                   models, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table

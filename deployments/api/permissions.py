@@ -72,6 +72,11 @@ PERMISSIONS: dict[str, Access] = {
     "jobs-cancel_job": WRITERS,
     "jobs-submit_job": WRITERS,
     "events-subscribe": READERS,
+    "models-train_model": WRITERS,
+    "models-list_models": READERS,
+    "models-read_model": READERS,
+    "models-set_alias": WRITERS,
+    "models-predict": ANY_PRINCIPAL,
 }
 
 

@@ -295,3 +295,68 @@ class JobLogs(BaseModel):
     job_id: uuid.UUID
     ray_job_id: str | None
     logs: str
+
+
+# ---------------------------------------------------------------- models
+
+class ModelVersionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    status: Literal["ready", "broken"]
+    task: str
+    algorithm: str
+    target: str
+    features: list[dict[str, Any]]
+    classes: list[Any] | None
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    feature_importances: dict[str, Any]
+    train_rows: int
+    timings: dict[str, Any]
+    lineage: dict[str, Any]
+    job_id: uuid.UUID | None
+    error: str | None
+    created_at: datetime
+
+
+class ModelPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    owner_id: uuid.UUID | None
+    aliases: dict[str, int]
+    created_at: datetime
+    latest: ModelVersionPublic | None
+
+
+class ModelDetail(ModelPublic):
+    versions: list[ModelVersionPublic]
+
+
+class ModelsPublic(BaseModel):
+    items: list[ModelPublic]
+    total: int
+
+
+class AliasUpdate(StrictModel):
+    version: int = Field(ge=1)
+
+
+Record = dict[str, Any]
+
+
+class PredictRequest(StrictModel):
+    records: list[Record] = Field(min_length=1, max_length=10_000)
+
+
+class Prediction(BaseModel):
+    prediction: Any
+    probabilities: dict[str, float] | None = None
+
+
+class PredictResponse(BaseModel):
+    model: str
+    version: int
+    predictions: list[Prediction]
+    cached: bool

@@ -39,3 +39,14 @@ def test_build_app_rejects_unknown_args():
     with pytest.raises(ValidationError):
         build_app({"setings": {}})
     assert build_app(AppArgs()) is not None
+
+
+def test_config_names_every_deployment_of_the_app_with_autoscaling():
+    config = load_serve_config()
+    configured = {d["name"]: d for d in config["applications"][0]["deployments"]}
+    assert set(configured) == {"ApiIngress", "TabularPredictor"}
+    for deployment in configured.values():
+        autoscaling = deployment["autoscaling_config"]
+        assert autoscaling["min_replicas"] >= 1
+        assert autoscaling["max_replicas"] >= autoscaling["min_replicas"]
+        assert autoscaling["target_ongoing_requests"] > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,33 @@ async def wait_job(client: httpx.AsyncClient, headers: dict[str, str], job_id: s
             logs = (await client.get(f"/api/v1/jobs/{job_id}/logs", headers=headers)).json()
             raise AssertionError(f"job still {job['status']}: {logs.get('logs', '')[-3000:]}")
         await asyncio.sleep(0.5)
+
+
+@pytest.fixture
+async def served(serve_http_port, database_url, tmp_path, db, ray_jobs_address):
+    from ray import serve
+
+    from deployments.app import build_app
+
+    name = f"helio-{uuid.uuid4().hex[:6]}"
+    namespace = f"helio-test-{uuid.uuid4().hex[:6]}"
+    app = build_app({"settings": {
+        "database_url": database_url, "jwt_secret": TEST_SECRET, "home": str(tmp_path / "home"),
+        "data_root": str(tmp_path / "data"), "jobs_address": ray_jobs_address,
+        "actor_namespace": namespace, "auth_cache_ttl_s": 0}})
+    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
+    base = f"http://127.0.0.1:{serve_http_port}/{name}"
+    deadline = time.monotonic() + 90
+    async with httpx.AsyncClient(timeout=5) as http:
+        while True:
+            try:
+                if (await http.get(f"{base}/api/v1/health")).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "Serve app did not come up"
+            await asyncio.sleep(0.3)
+    try:
+        yield base
+    finally:
+        serve.delete(name)

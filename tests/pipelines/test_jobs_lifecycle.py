@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from cluster.migrate import upgrade
 from cluster.models import Role
-from tests.conftest import TEST_SECRET, Users, bearer
+from tests.conftest import Users, bearer
 from tests.pipelines.conftest import upload, wait_job
 
 pytestmark = pytest.mark.usefixtures("ray_session")
@@ -206,25 +206,6 @@ async def test_read_sql_source(ray_settings, db, postgres_url):
                                        "aggregations": [{"op": "sum", "column": "amount"}]})
         assert result.json()["rows"] == [["north", 3825.0], ["south", 3750.0]]
         assert "postgresql://" not in json.dumps(done)  # the URL never leaves the cluster
-
-
-@pytest.fixture
-async def served(serve_http_port, database_url, tmp_path, db, ray_jobs_address):
-    from ray import serve
-
-    from deployments.app import build_app
-
-    name = f"helio-{uuid.uuid4().hex[:6]}"
-    namespace = f"helio-test-{uuid.uuid4().hex[:6]}"
-    app = build_app({"settings": {
-        "database_url": database_url, "jwt_secret": TEST_SECRET, "home": str(tmp_path / "home"),
-        "data_root": str(tmp_path / "data"), "jobs_address": ray_jobs_address,
-        "actor_namespace": namespace, "auth_cache_ttl_s": 0}})
-    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
-    try:
-        yield f"http://127.0.0.1:{serve_http_port}/{name}"
-    finally:
-        serve.delete(name)
 
 
 async def test_websocket_delivers_job_progress_through_serve(served, db):

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from cluster.models import JobKind, MLModel, ModelVersion
+from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from deployments.api.problems import ApiError
+from deployments.api.schemas import (
+    AliasUpdate,
+    JobPublic,
+    Limit,
+    ModelDetail,
+    ModelPublic,
+    ModelsPublic,
+    ModelVersionPublic,
+    Offset,
+    Prediction,
+    PredictRequest,
+    PredictResponse,
+)
+from deployments.api.services import datasets, jobs, models
+from pipelines.tables import schema_map
+from pipelines.training import TrainSpec, check_spec
+
+router = APIRouter(prefix="/models", tags=["models"])
+
+ModelName = Annotated[str, Path(min_length=1, max_length=200)]
+
+
+def _public(model: MLModel, latest: ModelVersion | None) -> ModelPublic:
+    return ModelPublic(id=model.id, name=model.name, description=model.description,
+                       owner_id=model.owner_id, aliases=model.aliases,
+                       created_at=model.created_at,
+                       latest=ModelVersionPublic.model_validate(latest) if latest else None)
+
+
+@router.post("/train", response_model=JobPublic, status_code=202)
+async def train_model(body: TrainSpec, ctx: ContextDep, session: SessionDep,
+                      principal: CurrentPrincipal) -> JobPublic:
+    """Train a model on a dataset version as a job; it becomes the next version of
+    `model` in the registry. Unknown columns or unsuitable types are 422 with the field."""
+    dataset = await datasets.find_dataset(session, body.dataset)
+    if dataset is None:
+        raise datasets.invalid(["body", "dataset"], f"dataset '{body.dataset}' not found")
+    row = await datasets.require_version(session, dataset, body.version)
+    problems = check_spec(body, schema_map(row.columns))
+    if problems:
+        raise ApiError(422, problems[0][1], title="Unprocessable Content",
+                                errors=[{"loc": ["body", *map(str, loc)], "msg": msg}
+                                        for loc, msg in problems])
+    spec = body.model_dump(mode="json")
+    spec.update(dataset_id=str(dataset.id), version=row.version)
+    job = await jobs.submit_job(ctx=ctx, session=session, principal=principal,
+                                kind=JobKind.train, spec=spec)
+    return JobPublic.model_validate(job)
+
+
+@router.get("", response_model=ModelsPublic)
+async def list_models(session: SessionDep, limit: Limit = 100, offset: Offset = 0
+                      ) -> ModelsPublic:
+    rows, total = await models.list_models(session, limit, offset)
+    return ModelsPublic(items=[_public(m, v) for m, v in rows], total=total)
+
+
+@router.get("/{name}", response_model=ModelDetail)
+async def read_model(name: ModelName, session: SessionDep) -> ModelDetail:
+    model = await models.get_model(session, name)
+    versions = await models.versions_of(session, model)
+    base = _public(model, versions[0] if versions else None)
+    return ModelDetail(**base.model_dump(),
+                       versions=[ModelVersionPublic.model_validate(v) for v in versions])
+
+
+@router.post("/{name}/aliases/{alias}", response_model=ModelPublic)
+async def set_alias(
+    name: ModelName,
+    alias: Annotated[str, Path(pattern=models.ALIAS_PATTERN)],
+    body: AliasUpdate,
+    session: SessionDep,
+) -> ModelPublic:
+    """Point an alias (`staging`, `production`, ...) at a version."""
+    model = await models.get_model(session, name)
+    model = await models.set_alias(session, model, alias, body.version)
+    return _public(model, await models.latest(session, model))
+
+
+@router.post("/{name}/predict", response_model=PredictResponse)
+async def predict(
+    name: ModelName,
+    body: PredictRequest,
+    ctx: ContextDep,
+    session: SessionDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    alias: Annotated[str | None, Query(pattern=models.ALIAS_PATTERN)] = None,
+) -> PredictResponse:
+    """Predictions for `records` (objects with the model's feature names). The version is
+    `?version=`, else `?alias=`, else the `production` alias, else the latest."""
+    model = await models.get_model(session, name)
+    row = await models.resolve_version(session, model, version, alias)
+    await session.close()
+    predictions, cached = await models.predict(ctx=ctx, model=model, row=row,
+                                               records=body.records)
+    return PredictResponse(model=model.name, version=row.version, cached=cached,
+                           predictions=[Prediction(**p) for p in predictions])

@@ -1,0 +1,170 @@
+"""Model registry: names, versions, aliases, and validated predictions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cluster.models import MLModel, ModelVersion
+from deployments.api.context import ApiContext
+from deployments.api.problems import ApiError, not_found
+from pipelines import registry
+
+ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+PREDICT_CACHE_TTL_S = 300.0
+DEFAULT_ALIAS = "production"
+
+
+async def get_model(session: AsyncSession, name: str) -> MLModel:
+    model = (await session.execute(select(MLModel).where(MLModel.name == name))
+             ).scalar_one_or_none()
+    if model is None:
+        raise not_found(f"Model '{name}'")
+    return model
+
+
+async def versions_of(session: AsyncSession, model: MLModel) -> list[ModelVersion]:
+    rows = await session.execute(select(ModelVersion).where(ModelVersion.model_id == model.id)
+                                 .order_by(ModelVersion.version.desc()))
+    return list(rows.scalars())
+
+
+async def latest(session: AsyncSession, model: MLModel) -> ModelVersion | None:
+    rows = await session.execute(select(ModelVersion).where(ModelVersion.model_id == model.id)
+                                 .order_by(ModelVersion.version.desc()).limit(1))
+    return rows.scalar_one_or_none()
+
+
+async def list_models(session: AsyncSession, limit: int, offset: int
+                      ) -> tuple[list[tuple[MLModel, ModelVersion | None]], int]:
+    total = await session.scalar(select(func.count()).select_from(MLModel))
+    rows = await session.execute(select(MLModel).order_by(MLModel.name).limit(limit)
+                                 .offset(offset))
+    models = list(rows.scalars())
+    return [(m, await latest(session, m)) for m in models], int(total or 0)
+
+
+async def resolve_version(session: AsyncSession, model: MLModel, version: int | None,
+                          alias: str | None) -> ModelVersion:
+    """`version`, else `alias`, else the `production` alias, else the latest version."""
+    number = version
+    if number is None and alias is not None:
+        if alias not in model.aliases:
+            raise not_found(f"Alias '{alias}' of model '{model.name}'")
+        number = int(model.aliases[alias])
+    if number is None and DEFAULT_ALIAS in model.aliases:
+        number = int(model.aliases[DEFAULT_ALIAS])
+    if number is None:
+        row = await latest(session, model)
+    else:
+        row = (await session.execute(select(ModelVersion).where(
+            ModelVersion.model_id == model.id, ModelVersion.version == number))
+        ).scalar_one_or_none()
+    if row is None:
+        raise not_found(f"Version {number} of model '{model.name}'" if number
+                        else f"A version of model '{model.name}'")
+    return row
+
+
+async def set_alias(session: AsyncSession, model: MLModel, alias: str, version: int) -> MLModel:
+    exists = await session.scalar(select(func.count()).select_from(ModelVersion).where(
+        ModelVersion.model_id == model.id, ModelVersion.version == version))
+    if not exists:
+        raise ApiError(422, f"model '{model.name}' has no version {version}",
+                       errors=[{"loc": ["body", "version"], "msg": "no such version"}])
+    model.aliases = {**model.aliases, alias: version}
+    await session.commit()
+    await session.refresh(model)
+    return model
+
+
+_TYPE_NAMES = {"int": "an integer", "float": "a number", "string": "a string",
+               "bool": "a boolean"}
+
+
+def validate_records(records: list[dict[str, Any]], features: list[dict[str, Any]]
+                     ) -> list[dict[str, Any]]:
+    """Check records against the version's feature schema; 422 names every bad field.
+    Missing fields are errors (send null for an unknown value)."""
+    errors: list[dict[str, Any]] = []
+    names = [f["name"] for f in features]
+    known = set(names)
+    clean = []
+    for i, record in enumerate(records):
+        for name in record:
+            if name not in known:
+                errors.append({"loc": ["body", "records", str(i), name],
+                               "msg": f"unknown field; the model takes: {', '.join(names)}"})
+        row: dict[str, Any] = {}
+        for feature in features:
+            name, kind = feature["name"], feature["type"]
+            if name not in record:
+                errors.append({"loc": ["body", "records", str(i), name],
+                               "msg": "field required (send null if unknown)"})
+                continue
+            value = record[name]
+            if value is None:
+                row[name] = None
+                continue
+            ok = {"int": (isinstance(value, int) and not isinstance(value, bool))
+                  or (isinstance(value, float) and value.is_integer()),
+                  "float": isinstance(value, int | float) and not isinstance(value, bool),
+                  "string": isinstance(value, str | int | float) and not isinstance(value, bool),
+                  "bool": isinstance(value, bool)}.get(kind, False)
+            if isinstance(value, float) and not math.isfinite(value):
+                errors.append({"loc": ["body", "records", str(i), name],
+                               "msg": "NaN and infinity are not valid inputs"})
+                continue
+            if not ok:
+                errors.append({"loc": ["body", "records", str(i), name],
+                               "msg": f"expected {_TYPE_NAMES.get(kind, kind)}, got "
+                                      f"{type(value).__name__}"})
+                continue
+            row[name] = str(value) if kind == "string" else value
+        clean.append(row)
+        if len(errors) > 100:
+            break
+    if errors:
+        raise ApiError(422, "Some records do not match the model's features",
+                       title="Unprocessable Content", errors=errors[:100])
+    return clean
+
+
+async def mark_broken(ctx: ApiContext, row: ModelVersion, message: str) -> None:
+    async with ctx.sessions() as session:
+        await session.execute(update(ModelVersion).where(ModelVersion.id == row.id)
+                              .values(status="broken", error=message[:2000]))
+        await session.commit()
+
+
+async def predict(*, ctx: ApiContext, model: MLModel, row: ModelVersion,
+                  records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    if row.status == "broken":
+        raise ApiError(409, f"Version {row.version} of model '{model.name}' is broken: "
+                            f"{row.error or 'artifact unreadable'}; retrain or pick another")
+    clean = validate_records(records, row.features)
+    digest = hashlib.sha256(json.dumps(clean, sort_keys=True, separators=(",", ":"))
+                            .encode()).hexdigest()
+    computed = False
+
+    async def compute() -> list[dict[str, Any]]:
+        nonlocal computed
+        computed = True
+        result: list[dict[str, Any]] = await ctx.predictor.predict(
+            model.name, row.version, row.features, clean)
+        return result
+
+    try:
+        predictions = await ctx.cache.cached(
+            f"predict:{model.id}:{row.version}:{digest}", PREDICT_CACHE_TTL_S,
+            (f"model:{model.id}",), compute)
+    except (registry.BrokenArtifact, registry.UntrustedArtifact) as exc:
+        await mark_broken(ctx, row, str(exc))
+        raise ApiError(409, f"Version {row.version} of model '{model.name}' is broken: {exc}; "
+                            "it is now marked broken") from None
+    return predictions, not computed

@@ -1,0 +1,139 @@
+"""Tabular predictions: the `TabularPredictor` Serve deployment (model multiplexing by
+`name:version`, request batching) and the same logic in-process for an API outside Serve."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ray import serve
+
+from cluster.settings import load_settings
+from pipelines import registry
+from pipelines.training import prepare_frame
+
+MAX_MODELS_PER_REPLICA = 8
+
+
+def model_id(name: str, version: int) -> str:
+    return f"{name}:{version}"
+
+
+def parse_model_id(value: str) -> tuple[str, int]:
+    name, _, version = value.rpartition(":")
+    return name, int(version)
+
+
+def predict_records(model: Any, features: list[dict[str, Any]],
+                    records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Predictions (and class probabilities) for validated records, one model call."""
+    frame = prepare_frame(pd.DataFrame.from_records(records, columns=[f["name"]
+                                                                      for f in features]),
+                          features)
+    predicted = model.predict(frame)
+    out: list[dict[str, Any]] = [{"prediction": _plain(p)} for p in predicted]
+    if hasattr(model, "predict_proba"):
+        try:
+            proba = model.predict_proba(frame)
+        except AttributeError:  # e.g. a regressor wrapped in a Pipeline
+            return out
+        classes = [str(_plain(c)) for c in model.classes_]
+        for row, p in zip(out, proba, strict=True):
+            row["probabilities"] = {c: float(v) for c, v in zip(classes, p, strict=True)}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class ModelStore:
+    """A small LRU of loaded models (thread-safe; loading happens off the event loop)."""
+
+    def __init__(self, data_root: str, capacity: int = MAX_MODELS_PER_REPLICA) -> None:
+        self.data_root = data_root
+        self.capacity = capacity
+        self._models: collections.OrderedDict[tuple[str, int], Any] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str, version: int) -> Any:
+        key = (name, version)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+        model = registry.load(registry.artifact_path(self.data_root, name, version))
+        with self._lock:
+            self._models[key] = model
+            while len(self._models) > self.capacity:
+                self._models.popitem(last=False)
+        return model
+
+
+class LocalPredictor:
+    """In-process predictions (the API outside Serve, and tests)."""
+
+    def __init__(self, data_root: str) -> None:
+        self.store = ModelStore(data_root)
+
+    async def predict(self, name: str, version: int, features: list[dict[str, Any]],
+                      records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            return predict_records(self.store.get(name, version), features, records)
+
+        return await asyncio.to_thread(run)
+
+
+class HandlePredictor:
+    """Predictions through the TabularPredictor deployment. The model is chosen with
+    `multiplexed_model_id` on the handle (the HTTP header is ignored in HAProxy mode)."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def predict(self, name: str, version: int, features: list[dict[str, Any]],
+                      records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        response = self.handle.options(multiplexed_model_id=model_id(name, version)).predict \
+            .remote({"features": features, "records": records})
+        result = await response
+        if isinstance(result, dict) and "error" in result:
+            raise registry.BrokenArtifact(str(result["error"]))
+        return list(result)
+
+
+@serve.deployment(name="TabularPredictor", max_ongoing_requests=64,
+                  ray_actor_options={"num_cpus": 0.25})
+class TabularPredictor:
+    """Serves every registered tabular model version; requests name one as `name:version`."""
+
+    def __init__(self, settings_overrides: dict[str, Any]) -> None:
+        self.data_root = load_settings(**settings_overrides).resolved_data_root
+
+    @serve.multiplexed(max_num_models_per_replica=MAX_MODELS_PER_REPLICA)  # type: ignore[untyped-decorator]
+    async def get_model(self, multiplexed_id: str) -> Any:
+        name, version = parse_model_id(multiplexed_id)
+        path = registry.artifact_path(self.data_root, name, version)
+        return await asyncio.to_thread(registry.load, path)
+
+    @serve.batch(max_batch_size=64, batch_wait_timeout_s=0.002)
+    async def predict(self, requests: list[dict[str, Any]]) -> list[Any]:
+        """One model call for every record of the batch (batches hold one model id)."""
+        try:
+            model = await self.get_model(serve.get_multiplexed_model_id())
+        except (registry.BrokenArtifact, registry.UntrustedArtifact) as exc:
+            return [{"error": str(exc)} for _ in requests]
+        features = requests[0]["features"]
+        records = [r for request in requests for r in request["records"]]
+        rows = await asyncio.to_thread(predict_records, model, features, records)
+        out: list[Any] = []
+        start = 0
+        for request in requests:
+            out.append(rows[start:start + len(request["records"])])
+            start += len(request["records"])
+        return out
