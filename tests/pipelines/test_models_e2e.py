@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -146,7 +145,8 @@ async def test_train_promote_and_predict_over_http(served, db, tmp_path):
         # A version whose artifact is corrupt: 409 (never a 5xx) and marked broken.
         await _train(http, analyst, model="churn", dataset="customers", target="churned",
                      features=["age", "plan"], task="classification", algorithm="logistic")
-        Path(registry.artifact_path(data_root, "churn", 2)).write_bytes(b"garbage")
+        await asyncio.to_thread(registry.artifact_path(data_root, "churn", 2).write_bytes,
+                                b"garbage")
         broken = await http.post("/api/v1/models/churn/predict?version=2", headers=app,
                                  json={"records": records[:1]})
         assert broken.status_code == 409, broken.text
