@@ -11,16 +11,15 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Helio needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# torch first and pinned, so pip takes the CPU build instead of resolving a CUDA one.
+	$(BIN)/pip install --quiet 'torch==2.13.0'
+	$(BIN)/pip install --quiet -e '.[dev,nlp]'
 	@touch $@
 
 install: $(STAMP)
 
-# The NLP extra: torch is installed first and pinned, so pip takes the CPU build on disk
-# instead of resolving a multi-GB CUDA build.
+# Kept for compatibility: the NLP extra is part of `make install` now.
 install-nlp: $(STAMP)
-	$(BIN)/pip install --quiet 'torch==2.13.0'
-	$(BIN)/pip install --quiet -e '.[dev,nlp]'
 
 up: $(STAMP)
 	$(BIN)/helio up --detach

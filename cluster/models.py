@@ -198,6 +198,7 @@ class JobKind(enum.StrEnum):
     ingest_sql = "ingest_sql"
     query = "query"
     train = "train"
+    text_index = "text_index"
     script = "script"
 
 
@@ -263,4 +264,25 @@ class ModelVersion(Base):
     lineage: Mapped[dict[str, Any]] = mapped_column(default=dict)
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TextIndex(Base):
+    """Embeddings of one text column of a dataset version, for semantic search."""
+
+    __tablename__ = "text_indexes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"),
+                                                  index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    column: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="building")  # building|ready|failed
+    path: Mapped[str] = mapped_column(String(1000))
+    num_rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    dim: Mapped[int] = mapped_column(Integer, default=0)
+    model: Mapped[str | None] = mapped_column(String(200), default=None)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

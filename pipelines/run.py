@@ -494,6 +494,59 @@ async def _register(driver: Driver, job: Job, spec: Any, source: engine.Resolved
     raise JobFailed("could not allocate a model version; too many concurrent trainings")
 
 
+def run_index(driver: Driver, job: Job) -> dict[str, Any]:
+    """Embed a text column with Ray Data and an actor pool; store rows + embeddings."""
+    import pyarrow.parquet as pq
+    import ray
+    import ray.data
+
+    from cluster.models import TextIndex
+    from pipelines.text import EmbedBatch, ModelMissing, resolve_model_dir
+
+    spec = job.spec
+    index_id = uuid.UUID(spec["index_id"])
+
+    async def mark(**values: Any) -> None:
+        async with driver.sessions() as session:
+            await session.execute(update(TextIndex).where(TextIndex.id == index_id)
+                                  .values(**values))
+            await session.commit()
+
+    try:
+        try:
+            model_dir = resolve_model_dir(driver.settings.nlp_model_dir)
+        except ModelMissing as exc:
+            raise JobFailed(str(exc)) from None
+        source = driver.resolve(spec["dataset_id"], spec.get("version"))
+        ray.init(ignore_reinit_error=True, log_to_driver=True)
+        target = driver.root.root / "indexes" / str(index_id)
+        shutil.rmtree(target, ignore_errors=True)
+
+        def work() -> int:
+            # On a small cluster (Serve replicas hold part of the CPUs) the encoder actors
+            # ask for no CPU, so read_parquet's listing and read tasks (1 CPU each) can
+            # still be scheduled next to them; on 4+ CPUs each actor reserves one.
+            cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+            actor_cpus = 1 if cpus >= 4 else 0
+            ds = ray.data.read_parquet(source.files).map_batches(
+                EmbedBatch, batch_format="pyarrow", batch_size=64,
+                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=2),
+                num_cpus=actor_cpus,
+                fn_constructor_kwargs={"model_dir": str(model_dir), "column": spec["column"],
+                                       "threads": 1})
+            ds.write_parquet(str(target))
+            return sum(pq.ParquetFile(f).metadata.num_rows for f in target.glob("*.parquet"))
+
+        rows = _with_progress(driver, work, lambda: 0.5)
+        dim = len(pq.read_table(next(iter(sorted(target.glob("*.parquet")))),
+                                columns=["__embedding"]).column(0)[0]) if rows else 0
+        driver._db(mark(status="ready", num_rows=rows, dim=dim, model=model_dir.name))
+    except BaseException:
+        driver._db(mark(status="failed"))
+        raise
+    return {"index_id": str(index_id), "rows": rows, "dim": dim}
+
+
 def _libpq_dsn(url: str) -> str:
     """SQLAlchemy-style URLs (postgresql+asyncpg://) -> a libpq URL psycopg accepts."""
     from sqlalchemy.engine import make_url
@@ -531,6 +584,7 @@ HANDLERS: dict[JobKind, Callable[[Driver, Job], dict[str, Any]]] = {
     JobKind.ingest_sql: run_sql_ingest,
     JobKind.query: run_query_job,
     JobKind.train: run_training,
+    JobKind.text_index: run_index,
     JobKind.script: run_script,
 }
 

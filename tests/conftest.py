@@ -33,6 +33,7 @@ from cluster.models import (
     RateLimitPlan,
     RefreshToken,
     Role,
+    TextIndex,
     User,
 )
 from cluster.security import hash_password
@@ -109,9 +110,8 @@ async def db(database_url: str) -> AsyncIterator[Any]:
     sessions = create_session_factory(engine)
     yield sessions
     async with engine.begin() as conn:
-        for table in (ModelVersion, MLModel, Job, DatasetVersion, Dataset, Pipeline, AuditLog,
-                      RefreshToken, ApiKey,
-                      User, RateLimitPlan):
+        for table in (TextIndex, ModelVersion, MLModel, Job, DatasetVersion, Dataset, Pipeline,
+                      AuditLog, RefreshToken, ApiKey, User, RateLimitPlan):
             await conn.execute(delete(table))
     await engine.dispose()
 

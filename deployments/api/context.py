@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import collections
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -26,6 +27,7 @@ from cluster.storage import DataRoot
 from deployments.api.metrics import ReplicaMetrics
 from deployments.api.principals import Authenticator
 from deployments.tabular import LocalPredictor
+from deployments.text import LocalEncoder
 
 
 @dataclass
@@ -42,12 +44,17 @@ class ApiContext:
     ray_jobs: RayJobs
     events: EventStream
     predictor: Any = None
+    encoder: Any = None
+    # Loaded search indexes (embedding matrix + rows), a small LRU per replica.
+    search_indexes: collections.OrderedDict[Any, Any] = field(
+        default_factory=collections.OrderedDict)
     use_ray: bool = False
     redis: Redis | None = None
     _warmup: asyncio.Task[None] | None = None
 
     @classmethod
-    def build(cls, settings: Settings, *, use_actors: bool, predictor: Any = None) -> ApiContext:
+    def build(cls, settings: Settings, *, use_actors: bool, predictor: Any = None,
+              encoder: Any = None) -> ApiContext:
         """`use_actors`: talk to the cluster's CacheActor / RateLimiterActor (in Ray);
         otherwise the same stores run in-process (the API outside Ray)."""
         engine = create_engine(settings.resolved_database_url)
@@ -87,6 +94,7 @@ class ApiContext:
             ray_jobs=RayJobs(settings.resolved_jobs_address),
             events=EventStream(namespace=settings.actor_namespace if use_actors else None),
             predictor=predictor or LocalPredictor(settings.resolved_data_root),
+            encoder=encoder or LocalEncoder(settings.nlp_model_dir, settings.nlp_threads),
             use_ray=use_actors,
             # from_url connects lazily, on first use.
             redis=Redis.from_url(redis_url, socket_timeout=2.0, socket_connect_timeout=2.0)

@@ -31,6 +31,7 @@ from deployments.api.routes import (
     health,
     jobs,
     models,
+    nlp,
     pipelines,
     rate_limits,
     users,
@@ -49,6 +50,7 @@ def create_api(
     behind_serve: bool = False,
     use_actors: bool | None = None,
     predictor: Any = None,
+    encoder: Any = None,
 ) -> FastAPI:
     """Build the API. `use_actors` (default: whether Ray is initialised) selects the
     cluster's CacheActor / RateLimiterActor over in-process stores."""
@@ -57,7 +59,8 @@ def create_api(
         import ray
 
         use_actors = ray.is_initialized()
-    context = ctx or ApiContext.build(settings, use_actors=use_actors, predictor=predictor)
+    context = ctx or ApiContext.build(settings, use_actors=use_actors, predictor=predictor,
+                                      encoder=encoder)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +82,7 @@ def create_api(
     app.state.ctx = context
     install_problem_handlers(app)
     for module in (health, auth, users, api_keys, audit, rate_limits, datasets, pipelines, jobs,
-                   models, events):
+                   models, nlp, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table

@@ -77,6 +77,12 @@ PERMISSIONS: dict[str, Access] = {
     "models-read_model": READERS,
     "models-set_alias": WRITERS,
     "models-predict": ANY_PRINCIPAL,
+    "nlp-embed_texts": ANY_PRINCIPAL,
+    "nlp-similarity": ANY_PRINCIPAL,
+    "nlp-classify": ANY_PRINCIPAL,
+    "nlp-create_index": WRITERS,
+    "nlp-read_index": READERS,
+    "nlp-search_index": ANY_PRINCIPAL,
 }
 
 

@@ -360,3 +360,91 @@ class PredictResponse(BaseModel):
     version: int
     predictions: list[Prediction]
     cached: bool
+
+
+# ---------------------------------------------------------------- nlp
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("text is empty")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(_text)]
+MAX_TEXTS = 256
+
+
+class EmbedRequest(StrictModel):
+    texts: list[Text] = Field(min_length=1, max_length=MAX_TEXTS)
+
+
+class EmbedResponse(BaseModel):
+    model: str
+    dim: int
+    embeddings: list[list[float]]
+
+
+class SimilarityRequest(StrictModel):
+    a: list[Text] = Field(min_length=1, max_length=MAX_TEXTS)
+    b: list[Text] = Field(min_length=1, max_length=MAX_TEXTS)
+
+
+class SimilarityResponse(BaseModel):
+    scores: list[list[float]] = Field(description="Cosine similarity of a[i] and b[j].")
+
+
+class ClassifyRequest(StrictModel):
+    texts: list[Text] = Field(min_length=1, max_length=MAX_TEXTS)
+    labels: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        min_length=2, max_length=50, description="Label descriptions, e.g. 'about sports'.")
+
+
+class Classification(BaseModel):
+    label: str
+    scores: dict[str, float] = Field(description="Softmax over label similarities.")
+    similarities: dict[str, float]
+
+
+class ClassifyResponse(BaseModel):
+    results: list[Classification]
+
+
+class IndexCreate(StrictModel):
+    dataset: str = Field(min_length=1, max_length=200)
+    version: int | None = Field(default=None, ge=1)
+    column: str = Field(min_length=1, max_length=200)
+
+
+class IndexPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    dataset_id: uuid.UUID
+    version: int
+    column: str
+    status: str
+    num_rows: int
+    dim: int
+    model: str | None
+    job_id: uuid.UUID | None
+    created_at: datetime
+
+
+class IndexCreated(BaseModel):
+    index: IndexPublic
+    job: JobPublic
+
+
+class SearchRequest(StrictModel):
+    query: Text
+    k: int = Field(default=10, ge=1, le=100)
+
+
+class SearchHit(BaseModel):
+    score: float
+    row: dict[str, Any]
+
+
+class SearchResponse(BaseModel):
+    index_id: uuid.UUID
+    results: list[SearchHit]

@@ -44,7 +44,7 @@ def test_build_app_rejects_unknown_args():
 def test_config_names_every_deployment_of_the_app_with_autoscaling():
     config = load_serve_config()
     configured = {d["name"]: d for d in config["applications"][0]["deployments"]}
-    assert set(configured) == {"ApiIngress", "TabularPredictor"}
+    assert set(configured) == {"ApiIngress", "TabularPredictor", "TextEncoder"}
     for deployment in configured.values():
         autoscaling = deployment["autoscaling_config"]
         assert autoscaling["min_replicas"] >= 1
