@@ -37,7 +37,7 @@ from cluster.storage import DataRoot, parquet_files
 from pipelines import engine
 from pipelines import spec as s
 from pipelines.tables import schema_map
-from pipelines.versions import get_version, publish
+from pipelines.versions import find_dataset, get_version, publish
 
 log = structlog.get_logger("helio.job")
 PROGRESS_INTERVAL_S = 0.5
@@ -160,7 +160,7 @@ class Driver:
 
     async def _resolve(self, ref: str, version: int | None) -> tuple[Dataset, DatasetVersion]:
         async with self.sessions() as session:
-            dataset = await _find_dataset(session, ref)
+            dataset = await find_dataset(session, ref)
             if dataset is None:
                 raise JobFailed(f"dataset '{ref}' not found")
             row = await get_version(session, dataset.id, version)
@@ -192,7 +192,7 @@ class Driver:
 
     async def _find(self, ref: str) -> Dataset | None:
         async with self.sessions() as session:
-            return await _find_dataset(session, ref)
+            return await find_dataset(session, ref)
 
     def staging_for(self, sink_name: str) -> Path:
         existing = self._db(self._find(sink_name))
@@ -200,18 +200,6 @@ class Driver:
         path = self.root.staging_dir(dataset_id)
         self.staging.append(path)
         return path
-
-
-async def _find_dataset(session: AsyncSession, ref: str) -> Dataset | None:
-    try:
-        as_id = uuid.UUID(ref)
-    except ValueError:
-        as_id = None
-    if as_id is not None:
-        found = await session.get(Dataset, as_id)
-        if found is not None:
-            return found
-    return (await session.execute(select(Dataset).where(Dataset.name == ref))).scalar_one_or_none()
 
 
 def _raise_cancelled(signum: int, frame: Any) -> None:

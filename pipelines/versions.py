@@ -17,6 +17,18 @@ from cluster.storage import DataRoot, parquet_files
 PUBLISH_ATTEMPTS = 8
 
 
+async def find_dataset(session: AsyncSession, ref: str) -> Dataset | None:
+    """A dataset by id or by name."""
+    try:
+        found = await session.get(Dataset, uuid.UUID(ref))
+    except ValueError:
+        found = None
+    if found is not None:
+        return found
+    result = await session.execute(select(Dataset).where(Dataset.name == ref))
+    return result.scalar_one_or_none()
+
+
 async def latest_version(session: AsyncSession, dataset_id: uuid.UUID) -> DatasetVersion | None:
     result = await session.execute(
         select(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id)

@@ -26,6 +26,7 @@ from pipelines.query import Query as AnalyticsQuery
 from pipelines.query import validate_query
 from pipelines.spec import SpecError
 from pipelines.tables import schema_map
+from pipelines.versions import find_dataset
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -80,7 +81,7 @@ async def create_sql_dataset(
         configured = ", ".join(sorted(ctx.settings.sql_sources)) or "none configured"
         raise datasets.invalid(["body", "source"],
                                f"unknown SQL source '{body.source}' ({configured})")
-    if await datasets.find_dataset(session, body.name) is not None:
+    if await find_dataset(session, body.name) is not None:
         raise ApiError(409, f"A dataset named '{body.name}' already exists")
     job = await jobs.submit_job(ctx=ctx, session=session, principal=principal,
                                 kind=JobKind.ingest_sql,

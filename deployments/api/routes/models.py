@@ -23,6 +23,7 @@ from deployments.api.schemas import (
 from deployments.api.services import datasets, jobs, models
 from pipelines.tables import schema_map
 from pipelines.training import TrainSpec, check_spec
+from pipelines.versions import find_dataset
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -41,7 +42,7 @@ async def train_model(body: TrainSpec, ctx: ContextDep, session: SessionDep,
                       principal: CurrentPrincipal) -> JobPublic:
     """Train a model on a dataset version as a job; it becomes the next version of
     `model` in the registry. Unknown columns or unsuitable types are 422 with the field."""
-    dataset = await datasets.find_dataset(session, body.dataset)
+    dataset = await find_dataset(session, body.dataset)
     if dataset is None:
         raise datasets.invalid(["body", "dataset"], f"dataset '{body.dataset}' not found")
     row = await datasets.require_version(session, dataset, body.version)

@@ -29,6 +29,7 @@ from deployments.api.schemas import (
 from deployments.api.services import datasets, jobs
 from deployments.api.services.nlp import embed, load_index
 from pipelines.tables import schema_map
+from pipelines.versions import find_dataset
 
 router = APIRouter(prefix="/nlp", tags=["nlp"])
 # Sharpness of the softmax over label similarities (cosines are close together).
@@ -70,7 +71,7 @@ async def classify(body: ClassifyRequest, ctx: ContextDep) -> ClassifyResponse:
 async def create_index(body: IndexCreate, ctx: ContextDep, session: SessionDep,
                        principal: CurrentPrincipal) -> IndexCreated:
     """Embed a dataset version's text column (a job: Ray Data with an actor pool)."""
-    dataset = await datasets.find_dataset(session, body.dataset)
+    dataset = await find_dataset(session, body.dataset)
     if dataset is None:
         raise datasets.invalid(["body", "dataset"], f"dataset '{body.dataset}' not found")
     row = await datasets.require_version(session, dataset, body.version)

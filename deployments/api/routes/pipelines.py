@@ -24,7 +24,7 @@ from deployments.api.schemas import (
 from deployments.api.services import datasets, jobs
 from pipelines import spec as s
 from pipelines.tables import schema_map
-from pipelines.versions import get_version
+from pipelines.versions import find_dataset, get_version
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"])
 
@@ -45,7 +45,7 @@ async def validate_spec(session: AsyncSession, raw: dict[str, Any],
         raise _pydantic_errors(exc, list(prefix)) from None
 
     async def schema_of(ref: str, version: int | None, loc: s.Loc) -> dict[str, str]:
-        dataset = await datasets.find_dataset(session, ref)
+        dataset = await find_dataset(session, ref)
         if dataset is None:
             raise s.SpecError(loc, f"dataset '{ref}' not found")
         row = await get_version(session, dataset.id, version)

@@ -26,7 +26,7 @@ from pipelines import ingest
 from pipelines.query import Query, execute_local, execute_on_ray, validate_query
 from pipelines.spec import SpecError
 from pipelines.tables import rows_of, schema_map
-from pipelines.versions import get_version, latest_version, publish
+from pipelines.versions import find_dataset, get_version, latest_version, publish
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,199}$")
 COPY_CHUNK = 1 << 20
@@ -39,17 +39,6 @@ def invalid(loc: list[str | int], msg: str, detail: str | None = None) -> ApiErr
 
 def spec_error(exc: SpecError, prefix: tuple[str, ...] = ("body",)) -> ApiError:
     return invalid([*prefix, *exc.loc], exc.message)
-
-
-async def find_dataset(session: AsyncSession, ref: str) -> Dataset | None:
-    try:
-        found = await session.get(Dataset, uuid.UUID(ref))
-        if found is not None:
-            return found
-    except ValueError:
-        pass
-    result = await session.execute(select(Dataset).where(Dataset.name == ref))
-    return result.scalar_one_or_none()
 
 
 async def require_dataset(session: AsyncSession, dataset_id: uuid.UUID) -> Dataset:
