@@ -67,3 +67,12 @@ class DataRoot:
 def parquet_files(directory: Path | str) -> list[str]:
     """The Parquet files of one version, in a stable order."""
     return sorted(str(p) for p in Path(directory).glob("*.parquet"))
+
+
+def parquet_meta(directory: Path | str) -> dict[str, int]:
+    """Rows (from the files' footers), bytes and file count of a directory of Parquet."""
+    import pyarrow.parquet as pq
+
+    files = parquet_files(directory)
+    return {"num_rows": sum(pq.ParquetFile(f).metadata.num_rows for f in files),
+            "num_bytes": sum(Path(f).stat().st_size for f in files), "num_files": len(files)}

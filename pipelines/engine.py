@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from cluster.storage import parquet_files, parquet_meta
 from pipelines import kernels
 from pipelines import spec as s
 from pipelines.expr import quote_ident
@@ -285,13 +286,9 @@ class Executor:
 def write_output(ds: Any, output_dir: Path, schema: dict[str, str]) -> dict[str, int]:
     """Write the dataset as Parquet files into `output_dir`; returns rows, bytes, files."""
     ds.write_parquet(str(output_dir))
-    files = sorted(output_dir.glob("*.parquet"))
-    if not files:  # an empty result still has a schema
+    if not parquet_files(output_dir):  # an empty result still has a schema
         pq.write_table(kernels.empty_table(schema), output_dir / "part-empty.parquet")
-        files = sorted(output_dir.glob("*.parquet"))
-    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    return {"num_rows": rows, "num_bytes": sum(f.stat().st_size for f in files),
-            "num_files": len(files)}
+    return parquet_meta(output_dir)
 
 
 def arrow_schema(schema: dict[str, str]) -> pa.Schema:

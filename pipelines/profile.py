@@ -27,31 +27,36 @@ def profile_version(files: Sequence[str], columns: list[dict[str, Any]], data_ro
     """{"num_rows", "columns": [{name, type, nulls, null_fraction, distinct_approx, min, max,
     mean, std, quantiles, top_values, histogram}]}."""
     src_params: list[Any] = [list(files)]
-    total = scan(data_root, "SELECT count(*) AS n FROM read_parquet(?)", src_params, 2)
-    num_rows = int(total.column("n")[0].as_py())
+    # One scan for the row count and every column's summary statistics.
+    select = ["count(*) AS __rows"]
+    for i, column in enumerate(columns):
+        col, logical = quote_ident(column["name"]), column["type"]
+        select += [f"count(*) - count({col}) AS c{i}_nulls",
+                   f"approx_count_distinct({col}) AS c{i}_distinct_approx"]
+        if logical != "other":
+            select += [f"min({col}) AS c{i}_min", f"max({col}) AS c{i}_max"]
+        if logical in ("int", "float"):
+            select += [f"avg({col}) AS c{i}_mean", f"stddev_samp({col}) AS c{i}_std"]
+            select += [f"approx_quantile({col}, {q!r}) AS c{i}_q{int(q * 100):02d}"
+                       for q in QUANTILES]
+    summary = scan(data_root, f"SELECT {', '.join(select)} FROM read_parquet($1)",
+                   src_params, 2).to_pylist()[0]
+    num_rows = int(summary["__rows"])
     out = []
     for i, column in enumerate(columns):
         name, logical = column["name"], column["type"]
         col = quote_ident(name)
+        values = {k[len(f"c{i}_"):]: v for k, v in summary.items() if k.startswith(f"c{i}_")}
         stats: dict[str, Any] = {"name": name, "type": logical}
-        select = [f"count(*) - count({col}) AS nulls",
-                  f"approx_count_distinct({col}) AS distinct_approx"]
-        if logical in ("int", "float", "timestamp", "date", "string", "bool"):
-            select += [f"min({col}) AS min", f"max({col}) AS max"]
-        if logical in ("int", "float"):
-            select += [f"avg({col}) AS mean", f"stddev_samp({col}) AS std"]
-            select += [f"approx_quantile({col}, {q!r}) AS q{int(q * 100):02d}" for q in QUANTILES]
-        row = scan(data_root, f"SELECT {', '.join(select)} FROM read_parquet(?)",
-                   src_params, 2).to_pylist()[0]
-        stats["nulls"] = int(row.pop("nulls"))
+        stats["nulls"] = int(values.pop("nulls"))
         stats["null_fraction"] = stats["nulls"] / num_rows if num_rows else 0.0
-        stats["distinct_approx"] = int(row.pop("distinct_approx") or 0)
-        quantiles = {k: _clean(row.pop(k)) for k in list(row) if k.startswith("q")}
-        stats.update({k: _clean(v) for k, v in row.items()})
+        stats["distinct_approx"] = int(values.pop("distinct_approx") or 0)
+        quantiles = {k: _clean(values.pop(k)) for k in list(values) if k.startswith("q")}
+        stats.update({k: _clean(v) for k, v in values.items()})
         if quantiles:
             stats["quantiles"] = {str(q): quantiles[f"q{int(q * 100):02d}"] for q in QUANTILES}
         top = scan(data_root,
-                   f"SELECT {col} AS value, count(*) AS count FROM read_parquet(?) "
+                   f"SELECT {col} AS value, count(*) AS count FROM read_parquet($1) "
                    f"WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {TOP_VALUES}",
                    src_params, 2).to_pylist() if logical != "other" else []
         stats["top_values"] = [{"value": _clean(r["value"]), "count": int(r["count"])}

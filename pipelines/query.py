@@ -128,9 +128,7 @@ def _sandbox(data_root: str, threads: int) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _scan_source(files: Sequence[str], columns: Sequence[str], schema: dict[str, str],
-                 sql: Sql) -> str:
-    del schema
+def _scan_source(files: Sequence[str], columns: Sequence[str], sql: Sql) -> str:
     projection = ", ".join(quote_ident(c) for c in columns) if columns else "*"
     return f"(SELECT {projection} FROM read_parquet({sql.bind(list(files))}))"
 
@@ -173,7 +171,7 @@ def scan_sql(query: Query, schema: dict[str, str], out: dict[str, str], files: S
              shape: str, needed: Sequence[str]) -> tuple[str, list[Any]]:
     """The per-partition SQL: partial aggregates, a full aggregate, or filtered rows."""
     sql = Sql([])
-    source = _scan_source(files, needed, schema, sql)
+    source = _scan_source(files, needed, sql)
     if query.derive:
         full = dict(schema)
         for name, text in query.derive.items():

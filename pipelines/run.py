@@ -33,7 +33,7 @@ from cluster.db import create_engine, create_session_factory
 from cluster.logging import configure_logging
 from cluster.models import Dataset, DatasetVersion, Job, JobKind, JobStatus, utcnow
 from cluster.settings import Settings, load_settings
-from cluster.storage import DataRoot, parquet_files
+from cluster.storage import DataRoot, parquet_files, parquet_meta
 from pipelines import engine
 from pipelines import spec as s
 from pipelines.tables import schema_map
@@ -358,23 +358,16 @@ def run_sql_ingest(driver: Driver, job: Job) -> dict[str, Any]:
         return psycopg.connect(dsn)
 
     def work() -> dict[str, Any]:
+        import pyarrow.parquet as pq
+
         from pipelines.tables import canonicalize, columns_of
 
         ds = ray.data.read_sql(spec["query"], connect)
-        ds = ds.map_batches(canonicalize, batch_format="pyarrow")
-        schema = ds.schema()
-        if schema is None:
-            raise JobFailed("the query returned no columns")
-        ds.write_parquet(str(staged))
+        ds.map_batches(canonicalize, batch_format="pyarrow").write_parquet(str(staged))
         files = parquet_files(staged)
-        import pyarrow.parquet as pq
-
-        arrow_schema = pq.read_schema(files[0]) if files else None
-        if arrow_schema is None:
+        if not files:
             raise JobFailed("the query returned no rows and no schema")
-        return {"columns": columns_of(arrow_schema),
-                "num_rows": sum(pq.ParquetFile(f).metadata.num_rows for f in files),
-                "num_bytes": sum(Path(f).stat().st_size for f in files)}
+        return {"columns": columns_of(pq.read_schema(files[0])), **parquet_meta(staged)}
 
     try:
         meta = _with_progress(driver, work, lambda: 0.5)
@@ -523,7 +516,7 @@ def run_index(driver: Driver, job: Job) -> dict[str, Any]:
                 fn_constructor_kwargs={"model_dir": str(model_dir), "column": spec["column"],
                                        "threads": 1})
             ds.write_parquet(str(target))
-            return sum(pq.ParquetFile(f).metadata.num_rows for f in target.glob("*.parquet"))
+            return parquet_meta(target)["num_rows"]
 
         rows = _with_progress(driver, work, lambda: 0.5)
         dim = len(pq.read_table(next(iter(sorted(target.glob("*.parquet")))),
