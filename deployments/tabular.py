@@ -8,13 +8,11 @@ import collections
 import threading
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from ray import serve
 
 from cluster.settings import load_settings
 from pipelines import registry
-from pipelines.training import prepare_frame
+from pipelines.training import predict_records
 
 MAX_MODELS_PER_REPLICA = 8
 
@@ -26,31 +24,6 @@ def model_id(name: str, version: int) -> str:
 def parse_model_id(value: str) -> tuple[str, int]:
     name, _, version = value.rpartition(":")
     return name, int(version)
-
-
-def predict_records(model: Any, features: list[dict[str, Any]],
-                    records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Predictions (and class probabilities) for validated records, one model call."""
-    frame = prepare_frame(pd.DataFrame.from_records(records, columns=[f["name"]
-                                                                      for f in features]),
-                          features)
-    predicted = model.predict(frame)
-    out: list[dict[str, Any]] = [{"prediction": _plain(p)} for p in predicted]
-    if hasattr(model, "predict_proba"):
-        try:
-            proba = model.predict_proba(frame)
-        except AttributeError:  # e.g. a regressor wrapped in a Pipeline
-            return out
-        classes = [str(_plain(c)) for c in model.classes_]
-        for row, p in zip(out, proba, strict=True):
-            row["probabilities"] = {c: float(v) for c, v in zip(classes, p, strict=True)}
-    return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 class ModelStore:

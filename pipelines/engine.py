@@ -24,7 +24,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from cluster.storage import parquet_files, parquet_meta
-from pipelines import kernels
+from pipelines import inference, kernels
 from pipelines import spec as s
 from pipelines.expr import quote_ident
 from pipelines.tables import CANONICAL
@@ -159,6 +159,8 @@ class Executor:
     stats: Any = None
     cpus: int = 2
     shuffle_dirs: list[Path] = field(default_factory=list)
+    data_root: Path | None = None  # where model artifacts live (predict steps)
+    nlp_model_dir: Path | None = None  # the sentence encoder (embed steps, text models)
 
     def _partitions(self, num_bytes: int) -> int:
         return max(self.cpus, min(256, math.ceil(num_bytes / PARTITION_BYTES)))
@@ -190,7 +192,8 @@ class Executor:
                        "inputs": inputs, "out_schema": out_schema})
 
     def build(self, source: ResolvedInput, steps: Sequence[Any], schemas: list[dict[str, str]],
-              resolve_join: Callable[[s.Join], ResolvedInput]) -> Any:
+              resolve_join: Callable[[s.Join], ResolvedInput],
+              resolve_model: Callable[[s.Predict], dict[str, Any]] | None = None) -> Any:
         import ray.data
 
         ds = ray.data.read_parquet(source.files, override_num_blocks=max(1, len(source.files)))
@@ -253,6 +256,10 @@ class Executor:
                     i += 1
                 else:
                     ds = ds.sort([k.column for k in step.by], descending=[k.desc for k in step.by])
+            elif isinstance(step, s.Predict):
+                ds = self._predict(ds, step, out_schema, resolve_model)
+            elif isinstance(step, s.Embed):
+                ds = inference.embed_map(ds, step.column, self._nlp_dir(), step.output)
             elif isinstance(step, s.Limit):
                 ds = ds.limit(step.n)
             elif isinstance(step, s.Sample):
@@ -261,6 +268,26 @@ class Executor:
                 raise TypeError(f"unknown step {step!r}")
             i += 1
         return flush(ds)
+
+    def _nlp_dir(self) -> Path:
+        if self.nlp_model_dir is None:
+            raise StepFailed("this step needs the NLP model; set HELIO_NLP_MODEL_DIR or "
+                             "install the nlp extra")
+        return self.nlp_model_dir
+
+    def _predict(self, ds: Any, step: s.Predict, out_schema: dict[str, str],
+                 resolve_model: Callable[[s.Predict], dict[str, Any]] | None) -> Any:
+        from pipelines import registry
+
+        if resolve_model is None or self.data_root is None:
+            raise StepFailed("predict steps need the model registry")
+        info = resolve_model(step)
+        text = bool(info["features"]) and info["features"][0]["type"] == "text"
+        return inference.predict_map(
+            ds, info, artifact=registry.artifact_path(self.data_root, info["name"],
+                                                      info["version"]),
+            output=step.output, output_type=out_schema[step.output],
+            probability=step.probability, model_dir=self._nlp_dir() if text else None)
 
     def _aggregate(self, ds: Any, step: s.Aggregate, schema: dict[str, str],
                    out_schema: dict[str, str], index: int, est_bytes: int) -> Any:

@@ -21,7 +21,8 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 # Helio's logical column types (what schemas, casts and type checks speak).
-LogicalType = Literal["int", "float", "string", "bool", "timestamp", "date", "other"]
+LogicalType = Literal["int", "float", "string", "bool", "timestamp", "date", "other",
+                      "vector"]
 LOGICAL_TYPES: tuple[str, ...] = ("int", "float", "string", "bool", "timestamp", "date")
 NUMERIC = frozenset({"int", "float"})
 TEMPORAL = frozenset({"timestamp", "date"})

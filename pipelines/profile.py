@@ -8,6 +8,7 @@ from typing import Any
 
 from pipelines.expr import quote_ident
 from pipelines.query import scan
+from pipelines.tables import OPAQUE_TYPES
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 TOP_VALUES = 10
@@ -33,7 +34,7 @@ def profile_version(files: Sequence[str], columns: list[dict[str, Any]], data_ro
         col, logical = quote_ident(column["name"]), column["type"]
         select += [f"count(*) - count({col}) AS c{i}_nulls",
                    f"approx_count_distinct({col}) AS c{i}_distinct_approx"]
-        if logical != "other":
+        if logical not in OPAQUE_TYPES:
             select += [f"min({col}) AS c{i}_min", f"max({col}) AS c{i}_max"]
         if logical in ("int", "float"):
             select += [f"avg({col}) AS c{i}_mean", f"stddev_samp({col}) AS c{i}_std"]
@@ -58,7 +59,7 @@ def profile_version(files: Sequence[str], columns: list[dict[str, Any]], data_ro
         top = scan(data_root,
                    f"SELECT {col} AS value, count(*) AS count FROM read_parquet($1) "
                    f"WHERE {col} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {TOP_VALUES}",
-                   src_params, 2).to_pylist() if logical != "other" else []
+                   src_params, 2).to_pylist() if logical not in OPAQUE_TYPES else []
         stats["top_values"] = [{"value": _clean(r["value"]), "count": int(r["count"])}
                                for r in top]
         if logical in ("int", "float") and stats.get("min") is not None \

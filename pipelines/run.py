@@ -34,9 +34,11 @@ from cluster.logging import configure_logging
 from cluster.models import Dataset, DatasetVersion, Job, JobKind, JobStatus, utcnow
 from cluster.settings import Settings, load_settings
 from cluster.storage import DataRoot, parquet_files, parquet_meta
-from pipelines import engine
+from pipelines import engine, registry
 from pipelines import spec as s
+from pipelines.inference import embed_map
 from pipelines.tables import schema_map
+from pipelines.text import encoder_name
 from pipelines.versions import find_dataset, get_version, publish
 
 log = structlog.get_logger("helio.job")
@@ -282,17 +284,34 @@ def run_pipeline(driver: Driver, job: Job) -> dict[str, Any]:
         joins[(ref, version)] = found
         return found.schema
 
-    schemas = s.validate_steps(pipeline.steps, source.schema, lookup)
+    models: dict[tuple[str, int | None, str | None], dict[str, Any]] = {}
+
+    def model_info(step: s.Predict, loc: s.Loc) -> dict[str, Any]:
+        key = (step.model, step.version, step.alias)
+        if key not in models:
+            try:
+                models[key] = driver._db(model_version_info(driver, *key))
+            except registry.VersionNotFound as exc:
+                raise s.SpecError(loc, f"{exc} not found") from None
+        return models[key]
+
+    schemas = s.validate_steps(pipeline.steps, source.schema, lookup, models=model_info)
     ray.init(ignore_reinit_error=True, log_to_driver=True)
     stats: Any = ray.remote(engine.StepStats).options(num_cpus=0).remote()
     scratch = driver.root.job_dir(driver.job_id) / "scratch"
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
-    executor = engine.Executor(scratch=scratch, stats=stats, cpus=max(1, int(cpus)))
+    needs_nlp = any(isinstance(step, s.Embed) or (isinstance(step, s.Predict) and any(
+        f["type"] == "text" for f in model_info(step, ())["features"]))
+        for step in pipeline.steps)
+    executor = engine.Executor(scratch=scratch, stats=stats, cpus=max(1, int(cpus)),
+                               data_root=Path(driver.settings.resolved_data_root),
+                               nlp_model_dir=_model_dir(driver) if needs_nlp else None)
     staged = driver.staging_for(pipeline.sink.dataset)
 
     def work() -> dict[str, int]:
         ds = executor.build(source, pipeline.steps, schemas,
-                            lambda j: joins[(j.dataset, j.version)])
+                            lambda j: joins[(j.dataset, j.version)],
+                            lambda p: models[(p.model, p.version, p.alias)])
         return engine.write_output(ds, staged, schemas[-1])
 
     def fraction() -> float:
@@ -317,6 +336,14 @@ def run_pipeline(driver: Driver, job: Job) -> dict[str, Any]:
             "rows_out": version.num_rows, "bytes_out": version.num_bytes, "steps": steps,
             "elapsed_s": round(time.perf_counter() - started, 3),
             "driver_max_rss_mb": _max_rss_mb()}
+
+
+async def model_version_info(driver: Driver, name: str, version: int | None,
+                             alias: str | None) -> dict[str, Any]:
+    async with driver.sessions() as session:
+        model = await registry.find_model(session, name)
+        return registry.version_info(await registry.find_version(session, model, version,
+                                                                 alias), model.name)
 
 
 def run_profile(driver: Driver, job: Job) -> dict[str, Any]:
@@ -407,7 +434,6 @@ def run_training(driver: Driver, job: Job) -> dict[str, Any]:
     import pyarrow.parquet as pq
     import ray
 
-    from pipelines import registry
     from pipelines.training import TrainSpec, check_spec, train
 
     fields = {k: v for k, v in job.spec.items() if k in TrainSpec.model_fields}
@@ -417,25 +443,39 @@ def run_training(driver: Driver, job: Job) -> dict[str, Any]:
     if problems:
         raise JobFailed("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
     driver.progress(0.05, force=True)
-    frame = pq.read_table(source.files).to_pandas()
     ray.init(ignore_reinit_error=True, log_to_driver=True)
+    encoder: dict[str, Any] | None = None
+    if spec.task == "text_classification":
+        import ray.data
+
+        from pipelines.training import feature_columns
+
+        model_dir = _model_dir(driver)
+        text = feature_columns(spec, source.schema)[0]
+        ds = ray.data.read_parquet(source.files, columns=[text, spec.target])
+        frame = _with_progress(
+            driver, lambda: embed_map(ds, text, model_dir).to_pandas(), lambda: 0.3)
+        encoder = {"encoder": encoder_name(model_dir), "dim": len(frame.iloc[0][
+            "__embedding"]) if len(frame) else 0}
+    else:
+        frame = pq.read_table(source.files).to_pandas()
 
     def run_parallel(calls: list[Callable[[], float]]) -> list[float]:
         task: Any = ray.remote(num_cpus=1)(lambda call: call())
         return list(ray.get([task.remote(c) for c in calls]))
 
     try:
-        model, info = train(spec, frame, source.schema, run_parallel=run_parallel)
+        model, info = train(spec, frame, source.schema, run_parallel=run_parallel,
+                            encoder=encoder)
     except ValueError as exc:
         raise JobFailed(f"training failed: {exc}") from None
     driver.progress(0.9, force=True)
-    result: dict[str, Any] = driver._db(_register(driver, job, spec, source, model, info,
-                                                  registry))
+    result: dict[str, Any] = driver._db(_register(driver, job, spec, source, model, info))
     return result
 
 
 async def _register(driver: Driver, job: Job, spec: Any, source: engine.ResolvedInput,
-                    model: Any, info: dict[str, Any], registry: Any) -> dict[str, Any]:
+                    model: Any, info: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import func
     from sqlalchemy.exc import IntegrityError
 
@@ -475,6 +515,15 @@ async def _register(driver: Driver, job: Job, spec: Any, source: engine.Resolved
     raise JobFailed("could not allocate a model version; too many concurrent trainings")
 
 
+def _model_dir(driver: Driver) -> Path:
+    from pipelines.text import ModelMissing, resolve_model_dir
+
+    try:
+        return resolve_model_dir(driver.settings.nlp_model_dir)
+    except ModelMissing as exc:
+        raise JobFailed(str(exc)) from None
+
+
 def run_index(driver: Driver, job: Job) -> dict[str, Any]:
     """Embed a text column with Ray Data and an actor pool; store rows + embeddings."""
     import pyarrow.parquet as pq
@@ -482,8 +531,6 @@ def run_index(driver: Driver, job: Job) -> dict[str, Any]:
     import ray.data
 
     from cluster.models import TextIndex
-    from pipelines.text import EmbedBatch, ModelMissing, resolve_model_dir
-
     spec = job.spec
     index_id = uuid.UUID(spec["index_id"])
 
@@ -494,34 +541,21 @@ def run_index(driver: Driver, job: Job) -> dict[str, Any]:
             await session.commit()
 
     try:
-        try:
-            model_dir = resolve_model_dir(driver.settings.nlp_model_dir)
-        except ModelMissing as exc:
-            raise JobFailed(str(exc)) from None
+        model_dir = _model_dir(driver)
         source = driver.resolve(spec["dataset_id"], spec.get("version"))
         ray.init(ignore_reinit_error=True, log_to_driver=True)
         target = driver.root.root / "indexes" / str(index_id)
         shutil.rmtree(target, ignore_errors=True)
 
         def work() -> int:
-            # On a small cluster (Serve replicas hold part of the CPUs) the encoder actors
-            # ask for no CPU, so read_parquet's listing and read tasks (1 CPU each) can
-            # still be scheduled next to them; on 4+ CPUs each actor reserves one.
-            cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
-            actor_cpus = 1 if cpus >= 4 else 0
-            ds = ray.data.read_parquet(source.files).map_batches(
-                EmbedBatch, batch_format="pyarrow", batch_size=64,
-                compute=ray.data.ActorPoolStrategy(min_size=1, max_size=2),
-                num_cpus=actor_cpus,
-                fn_constructor_kwargs={"model_dir": str(model_dir), "column": spec["column"],
-                                       "threads": 1})
+            ds = embed_map(ray.data.read_parquet(source.files), spec["column"], model_dir)
             ds.write_parquet(str(target))
             return parquet_meta(target)["num_rows"]
 
         rows = _with_progress(driver, work, lambda: 0.5)
         dim = len(pq.read_table(next(iter(sorted(target.glob("*.parquet")))),
                                 columns=["__embedding"]).column(0)[0]) if rows else 0
-        driver._db(mark(status="ready", num_rows=rows, dim=dim, model=model_dir.name))
+        driver._db(mark(status="ready", num_rows=rows, dim=dim, model=encoder_name(model_dir)))
     except BaseException:
         driver._db(mark(status="failed"))
         raise

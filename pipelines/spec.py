@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from pipelines.expr import ExpressionError, check
-from pipelines.tables import TYPE_ALIASES
+from pipelines.tables import OPAQUE_TYPES, TYPE_ALIASES
 
 ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DatasetRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -156,8 +156,29 @@ class Sample(_Model):
     seed: int = 0
 
 
+class Predict(_Model):
+    """Adds the predictions of a registered model (batch inference on an actor pool)."""
+
+    op: Literal["predict"]
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    version: int | None = Field(default=None, ge=1)
+    alias: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    output: ColumnName = "prediction"
+    # Classifiers: also add `<output>_probability`, the predicted class's probability.
+    probability: bool = False
+
+
+class Embed(_Model):
+    """Adds the sentence embedding (list of floats) of a text column."""
+
+    op: Literal["embed"]
+    column: ColumnName
+    output: ColumnName = "embedding"
+
+
 Step = Annotated[Select | Rename | Cast | Filter | Derive | FillNull | DropNull | Dedupe | Join
-                 | Aggregate | Sort | Limit | Sample, Field(discriminator="op")]
+                 | Aggregate | Sort | Limit | Sample | Predict | Embed,
+                 Field(discriminator="op")]
 ROW_LOCAL = (Select, Rename, Cast, Filter, Derive, FillNull, DropNull)
 
 
@@ -205,7 +226,7 @@ def aggregation_type(agg: Aggregation, schema: Mapping[str, str], loc: Loc) -> s
     if agg.op in ("count", "count_distinct"):
         return "int"
     if agg.op in ("min", "max"):
-        if t == "other":
+        if t in OPAQUE_TYPES:
             raise SpecError((*loc, "column"), f"cannot take {agg.op} of column '{agg.column}'")
         return t
     if t not in ("int", "float"):
@@ -232,10 +253,71 @@ def aggregate_schema(group_by: Sequence[str], aggregations: Sequence[Aggregation
     return out
 
 
+# Which column types a model feature of each type accepts.
+FEATURE_INPUTS = {"int": ("int", "float"), "float": ("int", "float"),
+                  "string": ("string", "int", "bool"), "bool": ("bool", "string"),
+                  "text": ("string",)}
+
+
+def _new_column(schema: Mapping[str, str], name: str, loc: Loc) -> None:
+    if name in schema:
+        raise SpecError(loc, f"column '{name}' already exists; choose another output name")
+
+
+def prediction_type(info: Mapping[str, Any]) -> str:
+    if info["task"] == "regression":
+        return "float"
+    classes = info.get("classes") or []
+    if classes and all(isinstance(c, bool) for c in classes):
+        return "bool"
+    if classes and all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return "int"
+    if classes and all(isinstance(c, int | float) and not isinstance(c, bool)
+                       for c in classes):
+        return "float"
+    return "string"
+
+
+def predict_schema(step: Predict, schema: Schema, loc: Loc, info: Mapping[str, Any]
+                   ) -> Schema:
+    name = f"model '{info['name']}' version {info['version']}"
+    if info.get("status") == "broken":
+        raise SpecError((*loc, "model"), f"{name} is broken; retrain or pick another version")
+    for feature in info["features"]:
+        column, kind = feature["name"], feature["type"]
+        if column not in schema:
+            raise SpecError((*loc, "model"), f"{name} needs column '{column}' ({kind}); "
+                                             f"columns are: {', '.join(schema)}")
+        if schema[column] not in FEATURE_INPUTS.get(kind, ()):
+            raise SpecError((*loc, "model"), f"{name} needs '{column}' as {kind}, but it is "
+                                             f"{schema[column]}; cast it first")
+    _new_column(schema, step.output, (*loc, "output"))
+    out = {**schema, step.output: prediction_type(info)}
+    if step.probability:
+        if info["task"] == "regression":
+            raise SpecError((*loc, "probability"), f"{name} is a regression model; it has "
+                                                   "no class probabilities")
+        _new_column(out, f"{step.output}_probability", (*loc, "output"))
+        out[f"{step.output}_probability"] = "float"
+    return out
+
+
 def step_schema(step: Any, schema: Schema, loc: Loc,
-                lookup: Any = None) -> Schema:
-    """The schema after `step`; raises SpecError pointing into the step."""
+                lookup: Any = None, models: Any = None) -> Schema:
+    """The schema after `step`; raises SpecError pointing into the step. `lookup(ref,
+    version, loc)` gives a joined dataset's schema, `models(step, loc)` a predict step's
+    model version (see `pipelines.registry.version_info`)."""
     match step:
+        case Predict():
+            if models is None:
+                raise SpecError((*loc, "model"), "predict steps need the model registry")
+            return predict_schema(step, schema, loc, models(step, (*loc, "model")))
+        case Embed(column=column, output=output):
+            if _need(schema, column, (*loc, "column")) != "string":
+                raise SpecError((*loc, "column"), f"column '{column}' is {schema[column]}, "
+                                                  "not text")
+            _new_column(schema, output, (*loc, "output"))
+            return {**schema, output: "vector"}
         case Select(columns=columns):
             for i, c in enumerate(columns):
                 _need(schema, c, (*loc, "columns", i))
@@ -249,7 +331,7 @@ def step_schema(step: Any, schema: Schema, loc: Loc,
             return out
         case Cast(columns=columns):
             for c in columns:
-                if _need(schema, c, (*loc, "columns", c)) == "other":
+                if _need(schema, c, (*loc, "columns", c)) in OPAQUE_TYPES:
                     raise SpecError((*loc, "columns", c), f"column '{c}' cannot be cast")
             return {k: columns.get(k, v) for k, v in schema.items()}
         case Filter(expr=text):
@@ -306,9 +388,9 @@ def step_schema(step: Any, schema: Schema, loc: Loc,
 
 
 def validate_steps(steps: Sequence[Any], schema: Mapping[str, str], lookup: Any = None,
-                   prefix: Loc = ("steps",)) -> list[Schema]:
+                   prefix: Loc = ("steps",), models: Any = None) -> list[Schema]:
     """Schemas after each step (index 0 is the input)."""
     schemas = [dict(schema)]
     for i, step in enumerate(steps):
-        schemas.append(step_schema(step, schemas[-1], (*prefix, i), lookup))
+        schemas.append(step_schema(step, schemas[-1], (*prefix, i), lookup, models))
     return schemas

@@ -15,7 +15,10 @@ CANONICAL: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
     "timestamp": pa.timestamp("us"),
     "date": pa.date32(),
+    "vector": pa.list_(pa.float32()),  # embeddings
 }
+# Types that expressions, casts, min/max and top values do not apply to.
+OPAQUE_TYPES = ("other", "vector")
 # Names accepted in schema overrides and casts, mapped to logical types.
 TYPE_ALIASES: dict[str, str] = {
     "int": "int", "int64": "int", "integer": "int", "bigint": "int",
@@ -42,6 +45,9 @@ def logical_type(t: pa.DataType) -> str:
         return "timestamp"
     if pa.types.is_date(t):
         return "date"
+    if (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) \
+            and pa.types.is_floating(t.value_type):
+        return "vector"
     return "other"
 
 

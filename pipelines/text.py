@@ -38,20 +38,27 @@ def resolve_model_dir(configured: str | None) -> Path:
     return path
 
 
-class EmbedBatch:
-    """Ray Data actor: adds `__embedding` (list<float32>) computed from one text column."""
+def encoder_name(model_dir: Path) -> str:
+    """A readable name for a model directory (the package name for the bundled one)."""
+    return model_dir.name if model_dir.name != "model" else model_dir.parent.name
 
-    def __init__(self, model_dir: str, column: str, threads: int = 1) -> None:
+
+class EmbedBatch:
+    """Ray Data actor: adds `output` (list<float32>) computed from one text column."""
+
+    def __init__(self, model_dir: str, column: str, output: str = "__embedding",
+                 threads: int = 1) -> None:
         self.encoder = SentenceEncoder(Path(model_dir), threads)
         self.column = column
+        self.output = output
 
     def __call__(self, batch: Any) -> Any:
         import pyarrow as pa
 
         texts = ["" if t is None else str(t) for t in batch.column(self.column).to_pylist()]
         vectors = self.encoder.encode(texts)
-        return batch.append_column("__embedding", pa.array(list(vectors),
-                                                           type=pa.list_(pa.float32())))
+        return batch.append_column(self.output, pa.array(list(vectors),
+                                                         type=pa.list_(pa.float32())))
 
 
 class SentenceEncoder:
@@ -68,7 +75,7 @@ class SentenceEncoder:
         self.model: Any = AutoModel.from_pretrained(str(model_dir), local_files_only=True)
         self.model.eval()
         self.dim = int(self.model.config.hidden_size)
-        self.name = model_dir.name if model_dir.name != "model" else model_dir.parent.name
+        self.name = encoder_name(model_dir)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = [self._encode(texts[i:i + CHUNK]) for i in range(0, len(texts), CHUNK)]

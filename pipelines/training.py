@@ -36,8 +36,12 @@ from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-Task = Literal["classification", "regression"]
-Algorithm = Literal["linear", "logistic", "random_forest", "hist_gradient_boosting"]
+Task = Literal["classification", "regression", "text_classification"]
+Algorithm = Literal["linear", "logistic", "random_forest", "hist_gradient_boosting",
+                    "embeddings_logistic"]
+# Text models: the text column is embedded with the platform's sentence encoder and a
+# logistic regression is fitted on the (L2-normalised) embeddings.
+EMBEDDING_COLUMN = "__embedding"
 MAX_CATEGORIES = 1000
 MAX_GRID = 32
 
@@ -48,6 +52,7 @@ ESTIMATORS: dict[tuple[str, str], Callable[[], BaseEstimator]] = {
         n_estimators=100, random_state=0, n_jobs=1),
     ("classification", "hist_gradient_boosting"): lambda: HistGradientBoostingClassifier(
         random_state=0),
+    ("text_classification", "embeddings_logistic"): lambda: LogisticRegression(max_iter=2000),
     ("regression", "linear"): LinearRegression,
     ("regression", "random_forest"): lambda: RandomForestRegressor(
         n_estimators=100, random_state=0, n_jobs=1),
@@ -57,6 +62,7 @@ ESTIMATORS: dict[tuple[str, str], Callable[[], BaseEstimator]] = {
 # Grid parameters a user may set, per algorithm (prefixed "model__" in the Pipeline).
 GRID_PARAMS: dict[str, dict[str, type | tuple[type, ...]]] = {
     "logistic": {"C": (int, float)},
+    "embeddings_logistic": {"C": (int, float)},
     "linear": {"C": (int, float)},
     "random_forest": {"n_estimators": int, "max_depth": (int, type(None)),
                       "min_samples_leaf": int},
@@ -115,6 +121,14 @@ def check_spec(spec: TrainSpec, schema: dict[str, str]) -> list[tuple[tuple[str 
         elif schema[name] not in ("int", "float", "string", "bool"):
             problems.append((("features", i), f"column '{name}' ({schema[name]}) cannot be a "
                                               "feature; use int, float, string or bool"))
+    if spec.task == "text_classification" and spec.target in schema:
+        texts = feature_columns(spec, schema)
+        if len(texts) != 1:
+            problems.append((("features",), "text classification takes exactly one text "
+                                            "column; name it in 'features'"))
+        elif texts[0] in schema and schema[texts[0]] != "string":
+            problems.append((("features", 0), f"column '{texts[0]}' is {schema[texts[0]]}, "
+                                              "not text"))
     allowed = GRID_PARAMS.get(spec.algorithm, {})
     for name, options in spec.grid.items():
         if name not in allowed:
@@ -130,8 +144,9 @@ def check_spec(spec: TrainSpec, schema: dict[str, str]) -> list[tuple[tuple[str 
 def feature_columns(spec: TrainSpec, schema: dict[str, str]) -> list[str]:
     if spec.features:
         return list(spec.features)
-    return [c for c, t in schema.items()
-            if c != spec.target and t in ("int", "float", "string", "bool")]
+    kinds = ("string",) if spec.task == "text_classification" else (
+        "int", "float", "string", "bool")
+    return [c for c, t in schema.items() if c != spec.target and t in kinds]
 
 
 def feature_schema(frame: pd.DataFrame, columns: Sequence[str], schema: dict[str, str]
@@ -148,6 +163,8 @@ def feature_schema(frame: pd.DataFrame, columns: Sequence[str], schema: dict[str
 
 
 def build_pipeline(task: str, algorithm: str, features: list[dict[str, Any]]) -> Pipeline:
+    if task == "text_classification":  # inputs are embeddings: no preprocessing
+        return Pipeline([("model", ESTIMATORS[(task, algorithm)]())])
     numeric = [f["name"] for f in features if f["type"] in ("int", "float")]
     categorical = [f["name"] for f in features if f["type"] in ("string", "bool")]
     transformers: list[tuple[str, Any, list[str]]] = []
@@ -165,7 +182,12 @@ def build_pipeline(task: str, algorithm: str, features: list[dict[str, Any]]) ->
 
 
 def prepare_frame(frame: pd.DataFrame, features: list[dict[str, Any]]) -> pd.DataFrame:
-    """Inputs as the Pipeline expects them: numbers as float, categories as strings."""
+    """Inputs as the Pipeline expects them: numbers as float, categories as strings; for a
+    text model, the embedding matrix (one column per dimension, unnamed)."""
+    if features and features[0]["type"] == "text":
+        column = frame[EMBEDDING_COLUMN] if EMBEDDING_COLUMN in frame else frame[
+            features[0]["name"]]
+        return pd.DataFrame(np.asarray(column.tolist(), dtype=np.float32), index=frame.index)
     out = {}
     for f in features:
         column = frame[f["name"]]
@@ -205,7 +227,7 @@ def _cv_score(pipeline: Pipeline, params: dict[str, Any], task: str, x: pd.DataF
     model = clone(pipeline).set_params(**{f"model__{k}": v for k, v in params.items()})
     model.fit(x.iloc[train_idx], y.iloc[train_idx])
     metrics = score(task, model, x.iloc[test_idx], y.iloc[test_idx])
-    return metrics["accuracy"] if task == "classification" else -metrics["rmse"]
+    return -metrics["rmse"] if task == "regression" else metrics["accuracy"]
 
 
 def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -218,20 +240,29 @@ def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 def train(spec: TrainSpec, frame: pd.DataFrame, schema: dict[str, str],
           run_parallel: Callable[[list[Callable[[], float]]], list[float]] | None = None,
-          ) -> tuple[Pipeline, dict[str, Any]]:
-    """Fit; returns the fitted Pipeline and everything the registry stores with it."""
+          encoder: dict[str, Any] | None = None) -> tuple[Pipeline, dict[str, Any]]:
+    """Fit; returns the fitted Pipeline and everything the registry stores with it.
+    Text classification expects the embeddings in `frame["__embedding"]` and the encoder
+    that made them in `encoder` ({"name", "dim"}), saved with the feature schema."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     columns = feature_columns(spec, schema)
     frame = frame.dropna(subset=[spec.target])
     if len(frame) < 10:
         raise ValueError(f"only {len(frame)} rows have a target value; need at least 10")
-    features = feature_schema(frame, columns, schema)
+    if spec.task == "text_classification":
+        if encoder is None or EMBEDDING_COLUMN not in frame:
+            raise ValueError("text classification needs the text column's embeddings")
+        features = [{"name": columns[0], "type": "text", **encoder}]
+    else:
+        features = feature_schema(frame, columns, schema)
     x = prepare_frame(frame, features)
     y = frame[spec.target]
-    if spec.task == "classification":
+    if spec.task != "regression":
         y = y.astype(str) if schema[spec.target] in ("string", "bool") else y
-    stratify = y if spec.task == "classification" and y.value_counts().min() >= 2 else None
+    if y.nunique() < 2 and spec.task != "regression":
+        raise ValueError(f"the target '{spec.target}' has only one class")
+    stratify = y if spec.task != "regression" and y.value_counts().min() >= 2 else None
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=spec.test_fraction, random_state=spec.seed, stratify=stratify)
     pipeline = build_pipeline(spec.task, spec.algorithm, features)
@@ -262,7 +293,7 @@ def train(spec: TrainSpec, frame: pd.DataFrame, schema: dict[str, str],
     metrics = score(spec.task, pipeline, x_test, y_test)
     timings["total_s"] = round(time.perf_counter() - started, 3)
     classes = [c.item() if hasattr(c, "item") else c for c in pipeline.classes_] \
-        if spec.task == "classification" else None
+        if spec.task != "regression" else None
     return pipeline, {
         "features": features, "classes": classes, "params": best, "cv": cv,
         "metrics": metrics,
@@ -277,6 +308,8 @@ def importances(pipeline: Pipeline, features: list[dict[str, Any]], x_test: pd.D
     model's own importances or |coefficients|, else permutation importance on the test
     split."""
     model = pipeline.named_steps["model"]
+    if features and features[0]["type"] == "text":
+        return {features[0]["name"]: 1.0}  # one input; its dimensions carry no names
     if hasattr(model, "feature_importances_"):
         raw = np.asarray(model.feature_importances_, dtype=float)
     elif hasattr(model, "coef_"):
@@ -302,3 +335,28 @@ def importances(pipeline: Pipeline, features: list[dict[str, Any]], x_test: pd.D
                 break
     total = sum(totals.values()) or 1.0
     return {k: round(v / total, 6) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
+def predict_records(model: Any, features: list[dict[str, Any]],
+                    records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Predictions (and class probabilities) for validated records, one model call."""
+    frame = prepare_frame(pd.DataFrame.from_records(records, columns=[f["name"]
+                                                                      for f in features]),
+                          features)
+    predicted = model.predict(frame)
+    out: list[dict[str, Any]] = [{"prediction": _plain(p)} for p in predicted]
+    if hasattr(model, "predict_proba"):
+        try:
+            proba = model.predict_proba(frame)
+        except AttributeError:  # e.g. a regressor wrapped in a Pipeline
+            return out
+        classes = [str(_plain(c)) for c in model.classes_]
+        for row, p in zip(out, proba, strict=True):
+            row["probabilities"] = {c: float(v) for c, v in zip(classes, p, strict=True)}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -394,19 +394,38 @@ class SimilarityResponse(BaseModel):
 
 
 class ClassifyRequest(StrictModel):
+    """Zero-shot with `labels`, or a trained text model from the registry with `model`."""
+
     texts: list[Text] = Field(min_length=1, max_length=MAX_TEXTS)
-    labels: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
-        min_length=2, max_length=50, description="Label descriptions, e.g. 'about sports'.")
+    labels: list[Annotated[str, Field(min_length=1, max_length=500)]] | None = Field(
+        default=None, min_length=2, max_length=50,
+        description="Label descriptions, e.g. 'about sports' (zero-shot).")
+    model: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="A text_classification model in the registry.")
+    version: int | None = Field(default=None, ge=1)
+    alias: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> ClassifyRequest:
+        if (self.labels is None) == (self.model is None):
+            raise ValueError("give either 'labels' (zero-shot) or 'model' (a trained text "
+                             "classifier), not both or neither")
+        if self.model is None and (self.version is not None or self.alias is not None):
+            raise ValueError("'version' and 'alias' go with 'model'")
+        return self
 
 
 class Classification(BaseModel):
     label: str
-    scores: dict[str, float] = Field(description="Softmax over label similarities.")
-    similarities: dict[str, float]
+    scores: dict[str, float] = Field(description="Softmax over label similarities, or the "
+                                                 "model's class probabilities.")
+    similarities: dict[str, float] | None = None
 
 
 class ClassifyResponse(BaseModel):
     results: list[Classification]
+    model: str | None = None
+    version: int | None = None
 
 
 class IndexCreate(StrictModel):

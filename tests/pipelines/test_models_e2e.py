@@ -156,3 +156,42 @@ async def test_train_promote_and_predict_over_http(served, db, tmp_path):
                                 json={"records": records[:1]})
         assert still.status_code == 200 and still.json()["version"] == 1  # production alias
         del spend
+
+        # Batch predictions as a pipeline step (Ray Data actor pool) equal the model's own.
+        spec = {"source": {"dataset": "customers"},
+                "steps": [{"op": "predict", "model": "churn", "alias": "production",
+                           "probability": True},
+                          {"op": "predict", "model": "spend", "output": "spend_hat"}],
+                "sink": {"dataset": "scored"}}
+        for steps, loc in [
+            ([{"op": "predict", "model": "ghost"}], ["spec", "steps", "0", "model"]),
+            ([{"op": "select", "columns": ["age"]}, {"op": "predict", "model": "churn"}],
+             ["spec", "steps", "1", "model"]),
+            ([{"op": "predict", "model": "churn", "output": "plan"}],
+             ["spec", "steps", "0", "output"]),
+            ([{"op": "predict", "model": "spend", "probability": True}],
+             ["spec", "steps", "0", "probability"]),
+        ]:
+            bad_spec = await http.post("/api/v1/pipelines", headers=analyst, json={
+                "name": "bad", "spec": {**spec, "steps": steps}})
+            assert bad_spec.status_code == 422, bad_spec.text
+            assert bad_spec.json()["errors"][0]["loc"] == ["body", *loc]
+        pipeline = await http.post("/api/v1/pipelines", headers=analyst,
+                                   json={"name": "score", "spec": spec})
+        assert pipeline.status_code == 201, pipeline.text
+        run = await http.post(f"/api/v1/pipelines/{pipeline.json()['id']}/runs",
+                              headers=analyst)
+        job = await wait_job(http, analyst, run.json()["id"], timeout_s=240)
+        assert job["status"] == "succeeded", job
+        scored = (await http.get("/api/v1/datasets", headers=analyst,
+                                 params={"search": "scored"})).json()["items"][0]
+        assert [c["name"] for c in scored["latest"]["columns"]][-3:] == [
+            "prediction", "prediction_probability", "spend_hat"]
+        table = await asyncio.to_thread(
+            lambda: pd.read_parquet(data_root / "datasets" / scored["id"] / "v1"))
+        table = table.sort_values(["age", "plan", "spend"]).reset_index(drop=True)
+        x = prepare_frame(table, features)
+        assert table["prediction"].tolist() == list(local.predict(x))
+        np.testing.assert_allclose(table["prediction_probability"],
+                                   local.predict_proba(x).max(axis=1))
+        np.testing.assert_allclose(table["spend_hat"], spend_local.predict(x))

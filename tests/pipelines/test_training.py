@@ -10,9 +10,15 @@ import skops.io as sio
 from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.model_selection import train_test_split
 
-from deployments.tabular import predict_records
 from pipelines import registry
-from pipelines.training import TrainSpec, build_pipeline, check_spec, prepare_frame, train
+from pipelines.training import (
+    TrainSpec,
+    build_pipeline,
+    check_spec,
+    predict_records,
+    prepare_frame,
+    train,
+)
 
 SCHEMA = {"age": "int", "income": "float", "city": "string", "member": "bool",
           "churned": "string", "spend": "float"}

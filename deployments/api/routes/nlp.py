@@ -26,7 +26,7 @@ from deployments.api.schemas import (
     SimilarityRequest,
     SimilarityResponse,
 )
-from deployments.api.services import datasets, jobs
+from deployments.api.services import datasets, jobs, models
 from deployments.api.services.nlp import embed, load_index
 from pipelines.tables import schema_map
 from pipelines.versions import find_dataset
@@ -52,8 +52,14 @@ async def similarity(body: SimilarityRequest, ctx: ContextDep) -> SimilarityResp
 
 
 @router.post("/classify", response_model=ClassifyResponse)
-async def classify(body: ClassifyRequest, ctx: ContextDep) -> ClassifyResponse:
-    """Zero-shot: each text gets the label whose description is most similar to it."""
+async def classify(body: ClassifyRequest, ctx: ContextDep, session: SessionDep
+                   ) -> ClassifyResponse:
+    """Zero-shot (`labels`): each text gets the label whose description is most similar
+    to it. With `model`: a trained text classifier from the registry (`version`, else
+    `alias`, else `production`, else the latest)."""
+    if body.model is not None:
+        return await _classify_with_model(body, ctx, session)
+    assert body.labels is not None
     vectors = np.asarray(await embed(ctx, [*body.texts, *body.labels]), dtype=np.float32)
     texts, labels = vectors[:len(body.texts)], vectors[len(body.texts):]
     sims = texts @ labels.T
@@ -65,6 +71,23 @@ async def classify(body: ClassifyRequest, ctx: ContextDep) -> ClassifyResponse:
         similarities={lab: round(float(s), 6) for lab, s in zip(body.labels, row, strict=True)})
         for row, prow in zip(sims, probs, strict=True)]
     return ClassifyResponse(results=results)
+
+
+async def _classify_with_model(body: ClassifyRequest, ctx: ContextDep, session: SessionDep
+                               ) -> ClassifyResponse:
+    assert body.model is not None
+    model = await models.get_model(session, body.model)
+    row = await models.resolve_version(session, model, body.version, body.alias)
+    await session.close()
+    if row.task != "text_classification":
+        raise datasets.invalid(["body", "model"], f"model '{model.name}' version "
+                               f"{row.version} is a {row.task} model, not a text classifier")
+    feature = row.features[0]["name"]
+    predictions, _ = await models.predict(ctx=ctx, model=model, row=row,
+                                          records=[{feature: t} for t in body.texts])
+    return ClassifyResponse(model=model.name, version=row.version, results=[
+        Classification(label=str(p["prediction"]), scores=p.get("probabilities") or {})
+        for p in predictions])
 
 
 @router.post("/indexes", response_model=IndexCreated, status_code=202)

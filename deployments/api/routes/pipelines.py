@@ -22,6 +22,7 @@ from deployments.api.schemas import (
     PipelinesPublic,
 )
 from deployments.api.services import datasets, jobs
+from pipelines import registry
 from pipelines import spec as s
 from pipelines.tables import schema_map
 from pipelines.versions import find_dataset, get_version
@@ -53,15 +54,28 @@ async def validate_spec(session: AsyncSession, raw: dict[str, Any],
             raise s.SpecError(loc, f"dataset '{ref}' has no version {version or ''}".strip())
         return schema_map(row.columns)
 
+    async def model_of(step: s.Predict, loc: s.Loc) -> dict[str, Any]:
+        try:
+            model = await registry.find_model(session, step.model)
+            row = await registry.find_version(session, model, step.version, step.alias)
+        except registry.VersionNotFound as exc:
+            raise s.SpecError(loc, f"{exc} not found") from None
+        return registry.version_info(row, model.name)
+
     try:
         source = await schema_of(spec.source.dataset, spec.source.version,
                                  ("source", "dataset"))
         right: dict[tuple[str, int | None], dict[str, str]] = {}
+        models: dict[tuple[str, int | None, str | None], dict[str, Any]] = {}
         for i, step in enumerate(spec.steps):
             if isinstance(step, s.Join):
                 right[(step.dataset, step.version)] = await schema_of(
                     step.dataset, step.version, ("steps", i, "dataset"))
-        s.validate_steps(spec.steps, source, lambda ref, v, loc: right[(ref, v)])
+            elif isinstance(step, s.Predict):
+                models[(step.model, step.version, step.alias)] = await model_of(
+                    step, ("steps", i, "model"))
+        s.validate_steps(spec.steps, source, lambda ref, v, loc: right[(ref, v)],
+                         models=lambda p, loc: models[(p.model, p.version, p.alias)])
     except s.SpecError as exc:
         raise datasets.spec_error(exc, prefix) from None
     return spec

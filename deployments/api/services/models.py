@@ -13,19 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cluster.models import MLModel, ModelVersion
 from deployments.api.context import ApiContext
 from deployments.api.problems import ApiError, not_found
+from deployments.api.services.nlp import embed
 from pipelines import registry
 
 ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 PREDICT_CACHE_TTL_S = 300.0
-DEFAULT_ALIAS = "production"
 
 
 async def get_model(session: AsyncSession, name: str) -> MLModel:
-    model = (await session.execute(select(MLModel).where(MLModel.name == name))
-             ).scalar_one_or_none()
-    if model is None:
-        raise not_found(f"Model '{name}'")
-    return model
+    try:
+        return await registry.find_model(session, name)
+    except registry.VersionNotFound as exc:
+        raise not_found(str(exc)) from None
 
 
 async def versions_of(session: AsyncSession, model: MLModel) -> list[ModelVersion]:
@@ -52,23 +51,10 @@ async def list_models(session: AsyncSession, limit: int, offset: int
 async def resolve_version(session: AsyncSession, model: MLModel, version: int | None,
                           alias: str | None) -> ModelVersion:
     """`version`, else `alias`, else the `production` alias, else the latest version."""
-    number = version
-    if number is None and alias is not None:
-        if alias not in model.aliases:
-            raise not_found(f"Alias '{alias}' of model '{model.name}'")
-        number = int(model.aliases[alias])
-    if number is None and DEFAULT_ALIAS in model.aliases:
-        number = int(model.aliases[DEFAULT_ALIAS])
-    if number is None:
-        row = await latest(session, model)
-    else:
-        row = (await session.execute(select(ModelVersion).where(
-            ModelVersion.model_id == model.id, ModelVersion.version == number))
-        ).scalar_one_or_none()
-    if row is None:
-        raise not_found(f"Version {number} of model '{model.name}'" if number
-                        else f"A version of model '{model.name}'")
-    return row
+    try:
+        return await registry.find_version(session, model, version, alias)
+    except registry.VersionNotFound as exc:
+        raise not_found(str(exc)) from None
 
 
 async def set_alias(session: AsyncSession, model: MLModel, alias: str, version: int) -> MLModel:
@@ -84,7 +70,8 @@ async def set_alias(session: AsyncSession, model: MLModel, alias: str, version: 
 
 
 _TYPE_NAMES = {"int": "an integer", "float": "a number", "string": "a string",
-               "bool": "a boolean"}
+               "bool": "a boolean", "text": "a non-empty string"}
+MAX_TEXT_CHARS = 20_000
 
 
 def validate_records(records: list[dict[str, Any]], features: list[dict[str, Any]]
@@ -108,6 +95,15 @@ def validate_records(records: list[dict[str, Any]], features: list[dict[str, Any
                                "msg": "field required (send null if unknown)"})
                 continue
             value = record[name]
+            if kind == "text":
+                if not isinstance(value, str) or not value.strip() \
+                        or len(value) > MAX_TEXT_CHARS:
+                    errors.append({"loc": ["body", "records", str(i), name],
+                                   "msg": f"expected a non-empty string of at most "
+                                          f"{MAX_TEXT_CHARS} characters"})
+                else:
+                    row[name] = value
+                continue
             if value is None:
                 row[name] = None
                 continue
@@ -155,8 +151,14 @@ async def predict(*, ctx: ApiContext, model: MLModel, row: ModelVersion,
     async def compute() -> list[dict[str, Any]]:
         nonlocal computed
         computed = True
+        inputs = clean
+        if row.features and row.features[0]["type"] == "text":
+            # Text models take the text's embedding from the same encoder they trained on.
+            name = row.features[0]["name"]
+            vectors = await embed(ctx, [r[name] for r in clean])
+            inputs = [{name: v} for v in vectors]
         result: list[dict[str, Any]] = await ctx.predictor.predict(
-            model.name, row.version, row.features, clean)
+            model.name, row.version, row.features, inputs)
         return result
 
     try:
