@@ -44,6 +44,50 @@ def _direct(texts: list[str]) -> np.ndarray:
     return np.stack(out)
 
 
+def _topics() -> pd.DataFrame:
+    """Short texts about two topics, phrased from templates with varied subjects."""
+    sport = ["The {} scored a late goal to win the match.",
+             "The {} trained hard before the championship final.",
+             "Fans cheered as the {} crossed the finish line first.",
+             "The coach praised the {} after the tournament victory."]
+    food = ["The {} simmered the sauce with garlic and basil.",
+            "Add flour and butter, then the {} bakes the bread.",
+            "The {} seasoned the soup with salt and pepper.",
+            "Whisk the eggs while the {} heats the frying pan."]
+    people = ["team", "player", "athlete", "captain", "chef", "cook", "baker", "student"]
+    rows = [(template.format(p), label) for label, templates in (("sport", sport),
+                                                                   ("food", food))
+            for template in templates for p in people]
+    return pd.DataFrame(rows, columns=["text", "topic"])
+
+
+def test_text_classification_equals_sklearn_on_the_same_embeddings():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import train_test_split
+
+    from pipelines.training import TrainSpec, predict_records, train
+
+    frame = _topics()
+    encoder = SentenceEncoder(resolve_model_dir(None), threads=2)
+    frame["__embedding"] = list(encoder.encode(frame["text"].tolist()))
+    spec = TrainSpec(model="topic", dataset="d", target="topic", task="text_classification",
+                     algorithm="embeddings_logistic", grid={"C": [0.1, 10.0]}, cv_folds=3)
+    model, info = train(spec, frame, {"text": "string", "topic": "string"},
+                        encoder={"encoder": "minilm", "dim": 384})
+    assert info["features"] == [{"name": "text", "type": "text", "encoder": "minilm",
+                                 "dim": 384}]
+    x = np.stack(frame["__embedding"])
+    x_tr, x_te, y_tr, y_te = train_test_split(x, frame["topic"], test_size=0.2,
+                                              random_state=0, stratify=frame["topic"])
+    direct = LogisticRegression(max_iter=2000, C=info["params"]["C"]).fit(x_tr, y_tr)
+    assert info["metrics"]["accuracy"] == pytest.approx(accuracy_score(y_te,
+                                                                       direct.predict(x_te)))
+    assert info["metrics"]["accuracy"] >= 0.9 and info["classes"] == ["food", "sport"]
+    served = predict_records(model, info["features"], [{"text": v} for v in x[:8]])
+    assert [r["prediction"] for r in served] == list(direct.predict(x[:8]))
+
+
 def test_encoder_equals_a_direct_forward_pass():
     encoder = SentenceEncoder(resolve_model_dir(None), threads=2)
     got = encoder.encode(TEXTS)  # batched, padded
@@ -136,3 +180,70 @@ async def test_nlp_endpoints_through_serve(served, db):
         food = (await http.post(f"/api/v1/nlp/indexes/{index_id}/search", headers=analyst,
                                 json={"query": "the food tasted awful", "k": 1})).json()
         assert food["results"][0]["row"]["text"] == "The soup was cold and bland."
+
+
+async def test_text_models_and_embed_step_through_serve(served, db, tmp_path):
+    frame = _topics()
+    async with httpx.AsyncClient(base_url=served, timeout=120) as http:
+        analyst = bearer(await Users(db, http).token_for(Role.analyst))
+        csv = io.BytesIO()
+        frame.to_csv(csv, index=False)
+        assert (await upload(http, analyst, "topics", csv.getvalue())).status_code == 201
+        response = await http.post("/api/v1/models/train", headers=analyst, json={
+            "model": "topic", "dataset": "topics", "target": "topic",
+            "task": "text_classification", "algorithm": "embeddings_logistic"})
+        assert response.status_code == 202, response.text
+        job = await wait_job(http, analyst, response.json()["id"], timeout_s=240)
+        assert job["status"] == "succeeded", job
+        assert job["result"]["metrics"]["accuracy"] >= 0.9
+
+        texts = ["The goalkeeper saved a penalty in the final.",
+                 "Stir the onions until golden, then add the tomatoes."]
+        predicted = await http.post("/api/v1/models/topic/predict", headers=analyst,
+                                    json={"records": [{"text": t} for t in texts]})
+        assert predicted.status_code == 200, predicted.text
+        assert [p["prediction"] for p in predicted.json()["predictions"]] == ["sport", "food"]
+        classified = await http.post("/api/v1/nlp/classify", headers=analyst,
+                                     json={"texts": texts, "model": "topic"})
+        assert classified.status_code == 200, classified.text
+        body = classified.json()
+        assert body["version"] == 1 and [r["label"] for r in body["results"]] == [
+            "sport", "food"]
+        assert body["results"][0]["scores"]["sport"] > 0.5
+        for bad in ({"texts": texts}, {"texts": texts, "model": "topic", "labels": ["a", "b"]},
+                    {"texts": texts, "labels": ["a", "b"], "version": 1}):
+            assert (await http.post("/api/v1/nlp/classify", headers=analyst,
+                                    json=bad)).status_code == 422
+        empty = await http.post("/api/v1/models/topic/predict", headers=analyst,
+                                json={"records": [{"text": "  "}]})
+        assert empty.status_code == 422
+        assert empty.json()["errors"][0]["loc"] == ["body", "records", "0", "text"]
+
+        # embed + predict steps in a pipeline (actor pools on Ray Data).
+        spec = {"source": {"dataset": "topics"},
+                "steps": [{"op": "limit", "n": 8},
+                          {"op": "embed", "column": "text", "output": "vec"},
+                          {"op": "predict", "model": "topic", "output": "guess"}],
+                "sink": {"dataset": "topics_scored"}}
+        bad = await http.post("/api/v1/pipelines", headers=analyst, json={
+            "name": "bad", "spec": {**spec, "steps": [{"op": "embed", "column": "topic",
+                                                       "output": "text"}]}})
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["loc"] == ["body", "spec", "steps", "0", "output"]
+        pipeline = await http.post("/api/v1/pipelines", headers=analyst,
+                                   json={"name": "embed", "spec": spec})
+        assert pipeline.status_code == 201, pipeline.text
+        run = await http.post(f"/api/v1/pipelines/{pipeline.json()['id']}/runs",
+                              headers=analyst)
+        job = await wait_job(http, analyst, run.json()["id"], timeout_s=240)
+        assert job["status"] == "succeeded", job
+        out = (await http.get("/api/v1/datasets", headers=analyst,
+                              params={"search": "topics_scored"})).json()["items"][0]
+        assert out["latest"]["columns"][-2:] == [{"name": "vec", "type": "vector"},
+                                                 {"name": "guess", "type": "string"}]
+        table = pd.read_parquet(tmp_path / "data" / "datasets" / out["id"] / "v1")
+        np.testing.assert_allclose(np.stack(table["vec"]), _direct(table["text"].tolist()),
+                                   atol=1e-5)
+        assert (table["guess"] == table["topic"]).mean() >= 0.9
+        preview = await http.get(f"/api/v1/datasets/{out['id']}/preview", headers=analyst)
+        assert preview.status_code == 200 and len(preview.json()["rows"][0][2]) == 384
