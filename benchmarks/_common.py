@@ -37,9 +37,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wrk(url: str, connections: int, seconds: int, headers: dict[str, str]) -> dict[str, Any]:
+def wrk(url: str, connections: int, seconds: int, headers: dict[str, str],
+        lua: str = "") -> dict[str, Any]:
+    """One wrk run; `lua` is prepended to the report script (e.g. a `request` function
+    that builds a different POST body for every request)."""
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(WRK_REPORT)
+    script.write_text(lua + WRK_REPORT)
     cmd = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s",
            "-s", str(script)]
     for key, value in headers.items():
@@ -53,11 +56,11 @@ def wrk(url: str, connections: int, seconds: int, headers: dict[str, str]) -> di
 
 
 def measure(url: str, headers: dict[str, str], args: Any,
-            connections: tuple[int, ...] = (1, 8, 32)) -> dict[int, Any]:
+            connections: tuple[int, ...] = (1, 8, 32), lua: str = "") -> dict[int, Any]:
     results: dict[int, Any] = {}
     for conns in connections:
-        wrk(url, conns, args.warmup, headers)
-        runs = [wrk(url, conns, args.seconds, headers) for _ in range(args.repeats)]
+        wrk(url, conns, args.warmup, headers, lua)
+        runs = [wrk(url, conns, args.seconds, headers, lua) for _ in range(args.repeats)]
         results[conns] = {
             "rps": statistics.median(r["rps"] for r in runs),
             "p50_ms": statistics.median(r["p50_us"] for r in runs) / 1000,
@@ -92,8 +95,6 @@ def helio_cluster(haproxy: str, **extra_env: str) -> tuple[dict[str, str], int]:
         env.pop(key, None)
     subprocess.run([str(BIN / "helio"), "up", "--detach"], env=env, check=True, timeout=300)
     return env, port
-
-
 
 
 def login(base: str, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> str:

@@ -26,6 +26,29 @@ def parse_model_id(value: str) -> tuple[str, int]:
     return name, int(version)
 
 
+def batching_options(config: dict[str, Any], *, default_size: int, default_wait: float
+                     ) -> tuple[int, float]:
+    """`max_batch_size` (1..1024; 1 turns batching off) and `batch_wait_timeout_s`
+    (0..1) from a deployment's user_config; anything else is a configuration error."""
+    unknown = set(config) - {"max_batch_size", "batch_wait_timeout_s"}
+    if unknown:
+        raise ValueError(f"unknown user_config keys {sorted(unknown)}; "
+                         "use max_batch_size, batch_wait_timeout_s")
+    size = config.get("max_batch_size", default_size)
+    wait = config.get("batch_wait_timeout_s", default_wait)
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1024:
+        raise ValueError(f"max_batch_size must be an integer from 1 to 1024, not {size!r}")
+    if not isinstance(wait, int | float) or isinstance(wait, bool) or not 0 <= wait <= 1:
+        raise ValueError(f"batch_wait_timeout_s must be 0..1 seconds, not {wait!r}")
+    return size, float(wait)
+
+
+def apply_batching(method: Any, size: int, wait_s: float) -> None:
+    """Set a `@serve.batch` method's queue limits (typed as a plain callable by Ray)."""
+    method.set_max_batch_size(size)
+    method.set_batch_wait_timeout_s(wait_s)
+
+
 class ModelStore:
     """A small LRU of loaded models (thread-safe; loading happens off the event loop)."""
 
@@ -88,6 +111,11 @@ class TabularPredictor:
     def __init__(self, settings_overrides: dict[str, Any]) -> None:
         self.data_root = load_settings(**settings_overrides).resolved_data_root
 
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """`user_config` of the Serve config: batching, changed without a restart."""
+        apply_batching(self.predict, *batching_options(user_config, default_size=64,
+                                                       default_wait=0.002))
+
     @serve.multiplexed(max_num_models_per_replica=MAX_MODELS_PER_REPLICA)  # type: ignore[untyped-decorator]
     async def get_model(self, multiplexed_id: str) -> Any:
         name, version = parse_model_id(multiplexed_id)
@@ -103,7 +131,9 @@ class TabularPredictor:
             return [{"error": str(exc)} for _ in requests]
         features = requests[0]["features"]
         records = [r for request in requests for r in request["records"]]
-        rows = await asyncio.to_thread(predict_records, model, features, records)
+        # On the replica's event loop, not a thread: a model thread would hold the GIL
+        # against the loop, so requests arriving during a batch could not join the next.
+        rows = predict_records(model, features, records)
         out: list[Any] = []
         start = 0
         for request in requests:

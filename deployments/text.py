@@ -10,6 +10,7 @@ from typing import Any
 from ray import serve
 
 from cluster.settings import load_settings
+from deployments.tabular import apply_batching, batching_options
 from pipelines.text import ModelMissing, SentenceEncoder, resolve_model_dir
 
 
@@ -70,10 +71,17 @@ class TextEncoder:
         except ModelMissing as exc:
             self.error = str(exc)
 
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """`user_config` of the Serve config: batching, changed without a restart."""
+        apply_batching(self._embed_batch, *batching_options(user_config, default_size=32,
+                                                            default_wait=0.005))
+
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
     async def _embed_batch(self, texts: list[str]) -> list[list[float]]:
         assert self.encoder is not None
-        vectors = await asyncio.to_thread(self.encoder.encode, texts)
+        # On the event loop, not a thread (see TabularPredictor.predict): requests that
+        # arrive meanwhile queue up and form the next batch.
+        vectors = self.encoder.encode(texts)
         return [list(map(float, v)) for v in vectors]
 
     async def embed(self, texts: list[str]) -> Any:

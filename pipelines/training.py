@@ -343,17 +343,15 @@ def predict_records(model: Any, features: list[dict[str, Any]],
     frame = prepare_frame(pd.DataFrame.from_records(records, columns=[f["name"]
                                                                       for f in features]),
                           features)
-    predicted = model.predict(frame)
-    out: list[dict[str, Any]] = [{"prediction": _plain(p)} for p in predicted]
-    if hasattr(model, "predict_proba"):
-        try:
-            proba = model.predict_proba(frame)
-        except AttributeError:  # e.g. a regressor wrapped in a Pipeline
-            return out
-        classes = [str(_plain(c)) for c in model.classes_]
-        for row, p in zip(out, proba, strict=True):
-            row["probabilities"] = {c: float(v) for c, v in zip(classes, p, strict=True)}
-    return out
+    if not hasattr(model, "classes_"):  # a regressor
+        return [{"prediction": _plain(p)} for p in model.predict(frame)]
+    # One pass: the predicted class is the most probable one (what predict computes).
+    proba = model.predict_proba(frame)
+    predicted = model.classes_[proba.argmax(axis=1)]
+    classes = [str(_plain(c)) for c in model.classes_]
+    return [{"prediction": _plain(p),
+             "probabilities": {c: float(v) for c, v in zip(classes, row, strict=True)}}
+            for p, row in zip(predicted, proba, strict=True)]
 
 
 def _plain(value: Any) -> Any:

@@ -80,10 +80,12 @@ async def set_alias(
     alias: Annotated[str, Path(pattern=models.ALIAS_PATTERN)],
     body: AliasUpdate,
     session: SessionDep,
+    ctx: ContextDep,
 ) -> ModelPublic:
     """Point an alias (`staging`, `production`, ...) at a version."""
     model = await models.get_model(session, name)
     model = await models.set_alias(session, model, alias, body.version)
+    await ctx.cache.invalidate_tag(models.model_tag(model.name))
     return _public(model, await models.latest(session, model))
 
 
@@ -92,16 +94,12 @@ async def predict(
     name: ModelName,
     body: PredictRequest,
     ctx: ContextDep,
-    session: SessionDep,
     version: Annotated[int | None, Query(ge=1)] = None,
     alias: Annotated[str | None, Query(pattern=models.ALIAS_PATTERN)] = None,
 ) -> PredictResponse:
     """Predictions for `records` (objects with the model's feature names). The version is
     `?version=`, else `?alias=`, else the `production` alias, else the latest."""
-    model = await models.get_model(session, name)
-    row = await models.resolve_version(session, model, version, alias)
-    await session.close()
-    predictions, cached = await models.predict(ctx=ctx, model=model, row=row,
-                                               records=body.records)
-    return PredictResponse(model=model.name, version=row.version, cached=cached,
+    target = await models.resolve_target(ctx, name, version, alias)
+    predictions, cached = await models.predict(ctx=ctx, target=target, records=body.records)
+    return PredictResponse(model=target.name, version=target.version, cached=cached,
                            predictions=[Prediction(**p) for p in predictions])

@@ -52,13 +52,12 @@ async def similarity(body: SimilarityRequest, ctx: ContextDep) -> SimilarityResp
 
 
 @router.post("/classify", response_model=ClassifyResponse)
-async def classify(body: ClassifyRequest, ctx: ContextDep, session: SessionDep
-                   ) -> ClassifyResponse:
+async def classify(body: ClassifyRequest, ctx: ContextDep) -> ClassifyResponse:
     """Zero-shot (`labels`): each text gets the label whose description is most similar
     to it. With `model`: a trained text classifier from the registry (`version`, else
     `alias`, else `production`, else the latest)."""
     if body.model is not None:
-        return await _classify_with_model(body, ctx, session)
+        return await _classify_with_model(body, ctx)
     assert body.labels is not None
     vectors = np.asarray(await embed(ctx, [*body.texts, *body.labels]), dtype=np.float32)
     texts, labels = vectors[:len(body.texts)], vectors[len(body.texts):]
@@ -73,19 +72,17 @@ async def classify(body: ClassifyRequest, ctx: ContextDep, session: SessionDep
     return ClassifyResponse(results=results)
 
 
-async def _classify_with_model(body: ClassifyRequest, ctx: ContextDep, session: SessionDep
-                               ) -> ClassifyResponse:
+async def _classify_with_model(body: ClassifyRequest, ctx: ContextDep) -> ClassifyResponse:
     assert body.model is not None
-    model = await models.get_model(session, body.model)
-    row = await models.resolve_version(session, model, body.version, body.alias)
-    await session.close()
-    if row.task != "text_classification":
-        raise datasets.invalid(["body", "model"], f"model '{model.name}' version "
-                               f"{row.version} is a {row.task} model, not a text classifier")
-    feature = row.features[0]["name"]
-    predictions, _ = await models.predict(ctx=ctx, model=model, row=row,
+    target = await models.resolve_target(ctx, body.model, body.version, body.alias)
+    if target.task != "text_classification":
+        raise datasets.invalid(["body", "model"], f"model '{target.name}' version "
+                               f"{target.version} is a {target.task} model, not a text "
+                               "classifier")
+    feature = target.features[0]["name"]
+    predictions, _ = await models.predict(ctx=ctx, target=target,
                                           records=[{feature: t} for t in body.texts])
-    return ClassifyResponse(model=model.name, version=row.version, results=[
+    return ClassifyResponse(model=target.name, version=target.version, results=[
         Classification(label=str(p["prediction"]), scores=p.get("probabilities") or {})
         for p in predictions])
 

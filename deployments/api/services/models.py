@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -18,6 +20,7 @@ from pipelines import registry
 
 ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 PREDICT_CACHE_TTL_S = 300.0
+RESOLVE_TTL_S = 5.0
 
 
 async def get_model(session: AsyncSession, name: str) -> MLModel:
@@ -131,19 +134,57 @@ def validate_records(records: list[dict[str, Any]], features: list[dict[str, Any
     return clean
 
 
-async def mark_broken(ctx: ApiContext, row: ModelVersion, message: str) -> None:
+@dataclass(frozen=True)
+class Target:
+    """The model version a prediction request resolved to (what the hot path needs)."""
+
+    model_id: str
+    name: str
+    version_id: str
+    version: int
+    status: str
+    error: str | None
+    task: str
+    features: list[dict[str, Any]]
+
+
+async def resolve_target(ctx: ApiContext, name: str, version: int | None,
+                         alias: str | None) -> Target:
+    """`version`, else `alias`, else `production`, else the latest; kept in the replica's
+    L1 for a few seconds (alias changes and broken marks invalidate it at once; a newly
+    trained version becomes "latest" within RESOLVE_TTL_S)."""
+    async def compute() -> dict[str, Any]:
+        async with ctx.sessions() as session:
+            model = await get_model(session, name)
+            row = await resolve_version(session, model, version, alias)
+            return {"model_id": str(model.id), "name": model.name, "version_id": str(row.id),
+                    "version": row.version, "status": row.status, "error": row.error,
+                    "task": row.task, "features": row.features}
+
+    found: dict[str, Any] = await ctx.cache.cached(
+        f"model-target:{name}:{version}:{alias}", RESOLVE_TTL_S, (model_tag(name),), compute)
+    return Target(**found)
+
+
+def model_tag(name: str) -> str:
+    return f"model-name:{name}"
+
+
+async def mark_broken(ctx: ApiContext, target: Target, message: str) -> None:
     async with ctx.sessions() as session:
-        await session.execute(update(ModelVersion).where(ModelVersion.id == row.id)
+        await session.execute(update(ModelVersion)
+                              .where(ModelVersion.id == uuid.UUID(target.version_id))
                               .values(status="broken", error=message[:2000]))
         await session.commit()
+    await ctx.cache.invalidate_tag(model_tag(target.name))
 
 
-async def predict(*, ctx: ApiContext, model: MLModel, row: ModelVersion,
-                  records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
-    if row.status == "broken":
-        raise ApiError(409, f"Version {row.version} of model '{model.name}' is broken: "
-                            f"{row.error or 'artifact unreadable'}; retrain or pick another")
-    clean = validate_records(records, row.features)
+async def predict(*, ctx: ApiContext, target: Target, records: list[dict[str, Any]]
+                  ) -> tuple[list[dict[str, Any]], bool]:
+    if target.status == "broken":
+        raise ApiError(409, f"Version {target.version} of model '{target.name}' is broken: "
+                            f"{target.error or 'artifact unreadable'}; retrain or pick another")
+    clean = validate_records(records, target.features)
     digest = hashlib.sha256(json.dumps(clean, sort_keys=True, separators=(",", ":"))
                             .encode()).hexdigest()
     computed = False
@@ -152,21 +193,22 @@ async def predict(*, ctx: ApiContext, model: MLModel, row: ModelVersion,
         nonlocal computed
         computed = True
         inputs = clean
-        if row.features and row.features[0]["type"] == "text":
+        features = target.features
+        if features and features[0]["type"] == "text":
             # Text models take the text's embedding from the same encoder they trained on.
-            name = row.features[0]["name"]
+            name = features[0]["name"]
             vectors = await embed(ctx, [r[name] for r in clean])
             inputs = [{name: v} for v in vectors]
         result: list[dict[str, Any]] = await ctx.predictor.predict(
-            model.name, row.version, row.features, inputs)
+            target.name, target.version, features, inputs)
         return result
 
     try:
         predictions = await ctx.cache.cached(
-            f"predict:{model.id}:{row.version}:{digest}", PREDICT_CACHE_TTL_S,
-            (f"model:{model.id}",), compute)
+            f"predict:{target.model_id}:{target.version}:{digest}", PREDICT_CACHE_TTL_S,
+            (f"model:{target.model_id}",), compute)
     except (registry.BrokenArtifact, registry.UntrustedArtifact) as exc:
-        await mark_broken(ctx, row, str(exc))
-        raise ApiError(409, f"Version {row.version} of model '{model.name}' is broken: {exc}; "
-                            "it is now marked broken") from None
+        await mark_broken(ctx, target, str(exc))
+        raise ApiError(409, f"Version {target.version} of model '{target.name}' is broken: "
+                            f"{exc}; it is now marked broken") from None
     return predictions, not computed
