@@ -54,7 +54,7 @@ class HandleEncoder:
         return list(result)
 
 
-@serve.deployment(name="TextEncoder", max_ongoing_requests=64,
+@serve.deployment(name="TextEncoder", max_ongoing_requests=128,
                   ray_actor_options={"num_cpus": 0.25})
 class TextEncoder:
     """Batched embeddings. A missing model directory does not fail the application: every
