@@ -286,3 +286,20 @@ class TextIndex(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None)
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dashboard(Base):
+    """A saved set of analytics charts (the dashboard's Analytics page). `version` grows
+    with every update: a writer must name the version it edited (optimistic locking), so
+    an edit made offline against an old copy is reported as a conflict, never lost."""
+
+    __tablename__ = "dashboards"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    charts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -26,6 +26,7 @@ from deployments.api.routes import (
     api_keys,
     audit,
     auth,
+    dashboards,
     datasets,
     events,
     health,
@@ -82,7 +83,7 @@ def create_api(
     app.state.ctx = context
     install_problem_handlers(app)
     for module in (health, auth, users, api_keys, audit, rate_limits, datasets, pipelines, jobs,
-                   models, nlp, events):
+                   models, nlp, dashboards, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table

@@ -26,8 +26,10 @@ class ApiError(Exception):
         type_: str = "about:blank",
         errors: Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
+        self.extra = dict(extra or {})  # RFC 9457 extension members, e.g. `current`
         self.status = status
         self.detail = detail
         self.title = title or HTTPStatus(status).phrase
@@ -57,8 +59,9 @@ def problem_body(
     title: str | None = None,
     type_: str = "about:blank",
     errors: Sequence[Mapping[str, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    body: dict[str, Any] = {**(extra or {}),
         "type": type_,
         "title": title or HTTPStatus(status).phrase,
         "status": status,
@@ -79,9 +82,10 @@ def problem_response(
     type_: str = "about:blank",
     errors: Sequence[Mapping[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     body = problem_body(status, detail, request_id=request_id_of(request.scope.get("state", {})),
-                        title=title, type_=type_, errors=errors)
+                        title=title, type_=type_, errors=errors, extra=extra)
     return JSONResponse(body, status_code=status, headers=dict(headers or {}),
                         media_type=PROBLEM_MEDIA_TYPE)
 
@@ -96,7 +100,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return problem_response(request, exc.status, exc.detail, title=exc.title, type_=exc.type,
-                            errors=exc.errors, headers=exc.headers)
+                            errors=exc.errors, headers=exc.headers, extra=exc.extra)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:

@@ -467,3 +467,48 @@ class SearchHit(BaseModel):
 class SearchResponse(BaseModel):
     index_id: uuid.UUID
     results: list[SearchHit]
+
+
+# ---------------------------------------------------------------- dashboards
+
+class ChartSpec(StrictModel):
+    """One chart: an analytics query on a dataset and how to draw its result."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    title: str = Field(min_length=1, max_length=200)
+    dataset_id: uuid.UUID
+    query: dict[str, Any] = Field(description="An analytics query, as for "
+                                              "`POST /datasets/{id}/query`.")
+    kind: Literal["line", "bar", "area", "table"] = "bar"
+    x: str = Field(min_length=1, max_length=200)
+    y: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=10)
+
+
+class DashboardCreate(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    charts: list[ChartSpec] = Field(default_factory=list, max_length=50)
+
+
+class DashboardUpdate(StrictModel):
+    name: str = Field(min_length=1, max_length=200)
+    charts: list[ChartSpec] = Field(max_length=50)
+    version: int = Field(ge=1, description="The version this edit started from; a stale "
+                                           "version is a 409 conflict with the current copy.")
+
+
+class DashboardPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID | None
+    charts: list[ChartSpec]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DashboardsPublic(BaseModel):
+    items: list[DashboardPublic]
+    total: int
