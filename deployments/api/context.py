@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from actors.cache import ActorCacheBackend, CacheBackend, LocalCacheBackend, ReplicaCache
 from actors.events import EventStream
+from actors.platform import LiveStats
 from actors.rate_limiter import (
     ActorLimiterBackend,
     LimiterBackend,
@@ -24,6 +25,7 @@ from cluster.jobs import RayJobs
 from cluster.security import TokenSigner
 from cluster.settings import Settings, resolve_jwt_secret
 from cluster.storage import DataRoot
+from deployments.api.live import LiveFeed
 from deployments.api.metrics import ReplicaMetrics
 from deployments.api.principals import Authenticator
 from deployments.tabular import LocalPredictor
@@ -43,6 +45,7 @@ class ApiContext:
     data_root: DataRoot
     ray_jobs: RayJobs
     events: EventStream
+    live: LiveFeed
     predictor: Any = None
     encoder: Any = None
     # Loaded search indexes (embedding matrix + rows), a small LRU per replica.
@@ -80,6 +83,7 @@ class ApiContext:
                         "write": settings.rate_limit_on_failure_write,
                         "auth": settings.rate_limit_on_failure_auth},
         )
+        events = EventStream(namespace=settings.actor_namespace if use_actors else None)
         return cls(
             settings=settings,
             engine=engine,
@@ -92,7 +96,9 @@ class ApiContext:
             metrics=ReplicaMetrics(limiter, cache),
             data_root=DataRoot(settings.resolved_data_root),
             ray_jobs=RayJobs(settings.resolved_jobs_address),
-            events=EventStream(namespace=settings.actor_namespace if use_actors else None),
+            events=events,
+            live=LiveFeed(stats=LiveStats(), cache=cache, sessions=sessions, events=events,
+                          namespace=settings.actor_namespace if use_actors else None),
             predictor=predictor or LocalPredictor(settings.resolved_data_root),
             encoder=encoder or LocalEncoder(settings.nlp_model_dir, settings.nlp_threads),
             use_ray=use_actors,
@@ -105,6 +111,7 @@ class ApiContext:
         """Background work that needs the replica's event loop."""
         self.cache.start()
         self.metrics.start()
+        self.live.start()
         # Create (or find) the named actors now, not on the first request that needs them.
         self._warmup = asyncio.get_running_loop().create_task(self._warm_actors())
 
@@ -120,6 +127,7 @@ class ApiContext:
         if self._warmup is not None and not self._warmup.done():
             self._warmup.cancel()
         await self.metrics.stop()
+        await self.live.stop()
         await self.events.close()
         await self.cache.stop()
         await self.limiter.close()

@@ -95,6 +95,7 @@ def create_api(
         body_limit_for=body_limits(default=settings.max_request_bytes,
                                    upload=settings.max_upload_bytes, upload_routes=UPLOAD_ROUTES),
         access_log=settings.access_log,
+        stats=context.live.stats,
         behind_serve=behind_serve,
     )
     if settings.cors_origins:

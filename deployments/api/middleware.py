@@ -17,6 +17,7 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors.platform import LiveStats
 from deployments.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -38,8 +39,10 @@ class GatewayMiddleware:
         body_limit_for: Callable[[Scope], int],
         access_log: bool,
         behind_serve: bool = False,
+        stats: LiveStats | None = None,
     ) -> None:
         self.app = app
+        self.stats = stats
         self.body_limit_for = body_limit_for
         self.access_log = access_log
         # Serve's own middleware already picked the request id (client's or generated), put it
@@ -109,12 +112,14 @@ class GatewayMiddleware:
                                          "An unexpected error occurred; quote the request id.",
                                          add_header=add_header)
         finally:
+            latency_ms = (time.perf_counter() - started) * 1000
+            if self.stats is not None:
+                self.stats.observe(status_holder[0], latency_ms)
             if self.access_log:
                 self.log.info(
                     "request", request_id=request_id, method=scope.get("method"),
                     path=scope.get("path"), status=status_holder[0],
-                    principal=state.get("principal_id"),
-                    latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                    principal=state.get("principal_id"), latency_ms=round(latency_ms, 2),
                 )
 
     @staticmethod

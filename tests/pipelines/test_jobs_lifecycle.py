@@ -232,6 +232,18 @@ async def test_websocket_delivers_job_progress_through_serve(served, db):
                     seen.append(event["job"])
                     if event["job"]["status"] in ("succeeded", "failed"):
                         break
+            # Platform metrics arrive once a second, aggregated over the ingress replicas.
+            metrics: list[dict] = []
+            while len(metrics) < 3:
+                event = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if event.get("type") == "metrics":
+                    metrics.append(event["metrics"])
+                    await http.get("/api/v1/users/me", headers=headers)
+        assert any(m["requests_per_s"] > 0 for m in metrics), metrics
+        last = metrics[-1]
+        assert last["replicas"]["ApiIngress"] >= 1 and last["cpu_total"] >= 1
+        assert last["running_jobs"] == 0 and last["memory_total_bytes"] > 0
+        assert last["p50_ms"] is not None and last["p50_ms"] <= last["p99_ms"]
         statuses = [e["status"] for e in seen]
         assert statuses[-1] == "succeeded", seen
         assert "running" in statuses and seen[-1].get("progress") == 1.0

@@ -25,7 +25,10 @@ async def subscribe(
                                                    "set headers on WebSockets)")] = None,
 ) -> None:
     """Live events as JSON messages: `{"type": "job", "job": {...}}` for job status and
-    progress, `{"type": "dataset_version", "dataset": {...}}` for new versions."""
+    progress, `{"type": "dataset_version", "dataset": {...}}` for new versions, and
+    `{"type": "metrics", "metrics": {...}}` once a second (requests/s, p50/p99 latency,
+    error rate, cache hit rate, rate-limited requests, running jobs, Serve replicas per
+    deployment, cluster CPU and memory)."""
     ctx: ApiContext = websocket.app.state.ctx
     header = websocket.headers.get("authorization", "")
     credential = token or websocket.headers.get("x-api-key") or (
