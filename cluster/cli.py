@@ -207,6 +207,24 @@ def down() -> None:
 
 
 @app.command()
+def openapi(
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+) -> None:
+    """Print the API's OpenAPI document (the dashboard's client is generated from it)."""
+    import tempfile
+
+    from deployments.api.main import create_api
+
+    with tempfile.TemporaryDirectory() as home:
+        app_ = create_api(Settings(home=Path(home), jwt_secret="x" * 64), use_actors=False)
+        text = json.dumps(app_.openapi(), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+
+
+@app.command()
 def deploy() -> None:
     """Push deployments/serve_config.yaml to a running cluster (RAY_ADDRESS or local head)."""
     from cluster.local_ray import cluster_env

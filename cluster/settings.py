@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     login_per_ip_burst: int = Field(default=60, ge=1)
     # Job submission: the Ray dashboard's address (default: the local head's dashboard).
     jobs_address: str | None = None
+    # The built dashboard served at `/` (default: frontend/dist of this checkout).
+    frontend_dir: Path | None = None
+    # The Ray dashboard link shown to people in Helio's dashboard (default: jobs address).
+    ray_dashboard_url: str | None = None
     # Named PostgreSQL sources datasets may be read from with SQL, as JSON:
     # {"warehouse": "postgresql://user:pass@host/db"}. Users name a source, never a URL.
     sql_sources: dict[str, SecretStr] = Field(default_factory=dict)

@@ -13,6 +13,7 @@ from cluster.logging import configure_logging
 from cluster.settings import Settings
 from deployments.api.context import ApiContext
 from deployments.api.deps import authorize
+from deployments.api.frontend import SpaFiles, default_frontend_dir
 from deployments.api.middleware import GatewayMiddleware, body_limits
 from deployments.api.openapi import install_openapi
 from deployments.api.permissions import (
@@ -90,6 +91,9 @@ def create_api(
     for websocket in mounted_websockets(app):
         access_for(websocket)
     install_openapi(app, token_url=f"{API_PREFIX}/auth/token")
+    frontend = settings.frontend_dir or default_frontend_dir()
+    if (frontend / "index.html").is_file():
+        app.router.default = SpaFiles(frontend)
     app.add_middleware(
         GatewayMiddleware,
         body_limit_for=body_limits(default=settings.max_request_bytes,

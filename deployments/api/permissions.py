@@ -38,6 +38,7 @@ ANY_PRINCIPAL = roles(*Role)
 PERMISSIONS: dict[str, Access] = {
     "health-liveness": PUBLIC,
     "health-readiness": PUBLIC,
+    "health-platform": READERS,
     "auth-login": PUBLIC,
     "auth-refresh": PUBLIC,
     "auth-logout": PUBLIC,
@@ -87,6 +88,7 @@ PERMISSIONS: dict[str, Access] = {
     "dashboards-delete_dashboard": WRITERS,
     "nlp-create_index": WRITERS,
     "nlp-read_index": READERS,
+    "nlp-list_indexes": READERS,
     "nlp-search_index": ANY_PRINCIPAL,
 }
 

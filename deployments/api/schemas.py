@@ -137,6 +137,12 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class PlatformInfo(BaseModel):
+    version: str
+    ray_dashboard_url: str
+    ingress: str
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
@@ -447,6 +453,11 @@ class IndexPublic(BaseModel):
     model: str | None
     job_id: uuid.UUID | None
     created_at: datetime
+
+
+class IndexesPublic(BaseModel):
+    items: list[IndexPublic]
+    total: int
 
 
 class IndexCreated(BaseModel):

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from deployments.api.deps import ContextDep
-from deployments.api.schemas import Health, Readiness
+from deployments.api.schemas import Health, PlatformInfo, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -15,6 +15,15 @@ router = APIRouter(tags=["health"])
 @router.get("/health", response_model=Health)
 async def liveness() -> Health:
     return Health(status="ok")
+
+
+@router.get("/platform", response_model=PlatformInfo)
+async def platform(ctx: ContextDep) -> PlatformInfo:
+    """What the dashboard shows about the deployment (links, version)."""
+    settings = ctx.settings
+    return PlatformInfo(version="1.0.0", ingress=settings.haproxy,
+                        ray_dashboard_url=settings.ray_dashboard_url
+                        or settings.resolved_jobs_address)
 
 
 @router.get("/ready", response_model=Readiness,

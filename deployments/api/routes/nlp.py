@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import APIRouter
+from sqlalchemy import func, select
 
 from cluster.models import JobKind, TextIndex
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
@@ -18,8 +19,11 @@ from deployments.api.schemas import (
     EmbedResponse,
     IndexCreate,
     IndexCreated,
+    IndexesPublic,
     IndexPublic,
     JobPublic,
+    Limit,
+    Offset,
     SearchHit,
     SearchRequest,
     SearchResponse,
@@ -115,6 +119,16 @@ async def create_index(body: IndexCreate, ctx: ContextDep, session: SessionDep,
     await session.commit()
     await session.refresh(index)
     return IndexCreated(index=IndexPublic.model_validate(index), job=JobPublic.model_validate(job))
+
+
+@router.get("/indexes", response_model=IndexesPublic)
+async def list_indexes(session: SessionDep, limit: Limit = 100, offset: Offset = 0
+                       ) -> IndexesPublic:
+    total = await session.scalar(select(func.count()).select_from(TextIndex))
+    rows = await session.execute(select(TextIndex).order_by(TextIndex.created_at.desc())
+                                 .limit(limit).offset(offset))
+    return IndexesPublic(items=[IndexPublic.model_validate(i) for i in rows.scalars()],
+                         total=int(total or 0))
 
 
 @router.get("/indexes/{index_id}", response_model=IndexPublic)

@@ -1,0 +1,48 @@
+"""The built dashboard (frontend/dist) served at `/`, next to the API at /api/v1.
+
+Hashed assets are immutable (cached for a year, CDN-ready); index.html and the service
+worker are revalidated on every load, so a new build is picked up at once. Any other
+path that is not a file answers index.html (client-side routes such as /datasets/<id>)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+def default_frontend_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "frontend" / "dist"
+
+
+class SpaFiles(StaticFiles):
+    """The router's fallback (`app.router.default`): only requests no API route matched,
+    even partially, get here, so API 404s and 405s are unchanged."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory=str(directory), html=True, check_dir=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(404)
+        await super().__call__(scope, receive, send)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if path.startswith("api/") or path == "api":
+            raise HTTPException(404)  # unknown API paths stay problem+json 404s
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:
+            # A missing file (name with an extension) stays 404; anything else is a route.
+            if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                raise
+            response = await super().get_response("index.html", scope)
+        hashed = path.startswith("assets/")
+        response.headers["Cache-Control"] = IMMUTABLE if hashed else REVALIDATE
+        return response

@@ -1,0 +1,17 @@
+import { createApi } from '@reduxjs/toolkit/query/react';
+import { REHYDRATE_API, type RehydrateAction } from '../offline/persist';
+import { baseQueryWithReauth } from './baseQuery';
+
+// Endpoints are injected by the generated client (src/api/generated.ts).
+export const emptyApi = createApi({
+  reducerPath: 'api',
+  baseQuery: baseQueryWithReauth,
+  endpoints: () => ({}),
+  // Cached API data saved to IndexedDB comes back on start (readable offline).
+  extractRehydrationInfo(action, { reducerPath }) {
+    if (action.type === REHYDRATE_API) {
+      return (action as RehydrateAction).payload?.[reducerPath];
+    }
+    return undefined;
+  },
+});

@@ -1,0 +1,155 @@
+import { useState, type FormEvent } from 'react';
+import { api, type RateLimitPlanItem, type Role } from '../api';
+import { ErrorText } from '../components/ErrorText';
+
+const ROLES: Role[] = ['admin', 'analyst', 'viewer', 'app'];
+
+function Users() {
+  const { data, error } = api.useGetApiV1UsersQuery({ limit: 200 });
+  const [create, { error: createError }] = api.usePostApiV1UsersMutation();
+  const [patch] = api.usePatchApiV1UsersByUserIdMutation();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState<Role>('viewer');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void create({ userCreate: { email, password, role } }).unwrap().then(() => { setEmail(''); setPassword(''); });
+  };
+  return (
+    <div className="card">
+      <h2>Users and roles</h2>
+      <form className="row" onSubmit={submit} aria-label="Create a user">
+        <label>Email<input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} /></label>
+        <label>Password<input type="password" required minLength={8} value={password}
+                              onChange={(e) => setPassword(e.target.value)} /></label>
+        <label>Role<select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {ROLES.filter((r) => r !== 'app').map((r) => <option key={r}>{r}</option>)}</select></label>
+        <button type="submit">Create user</button>
+      </form>
+      <ErrorText error={error ?? createError} />
+      <div className="table-wrap">
+        <table>
+          <thead><tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Active</th></tr></thead>
+          <tbody>
+            {data?.items.map((u) => (
+              <tr key={u.id}>
+                <td>{u.email}</td>
+                <td>
+                  <select aria-label={`Role of ${u.email}`} value={u.role}
+                          onChange={(e) => void patch({ userId: u.id, userUpdate: { role: e.target.value as Role } })}>
+                    {ROLES.filter((r) => r !== 'app').map((r) => <option key={r}>{r}</option>)}
+                  </select>
+                </td>
+                <td>
+                  <input type="checkbox" aria-label={`${u.email} active`} checked={u.is_active}
+                         onChange={(e) => void patch({ userId: u.id, userUpdate: { is_active: e.target.checked } })} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+function ApiKeys() {
+  const { data } = api.useGetApiV1ApiKeysQuery({ limit: 200 });
+  const [create, { data: created, error }] = api.usePostApiV1ApiKeysMutation();
+  const [revoke] = api.useDeleteApiV1ApiKeysByKeyIdMutation();
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('app');
+  return (
+    <div className="card">
+      <h2>API keys</h2>
+      <form className="row" aria-label="Create an API key" onSubmit={(e) => {
+        e.preventDefault();
+        void create({ apiKeyCreate: { name, role } });
+      }}>
+        <label>Name<input required value={name} onChange={(e) => setName(e.target.value)} /></label>
+        <label>Role<select value={role} onChange={(e) => setRole(e.target.value as Role)}>
+          {ROLES.map((r) => <option key={r}>{r}</option>)}</select></label>
+        <button type="submit">Create key</button>
+      </form>
+      <ErrorText error={error} />
+      {created && <p role="status">New key (shown once): <code>{created.key}</code></p>}
+      <ul className="list">
+        {data?.items.map((k) => (
+          <li key={k.id}>
+            <strong>{k.name}</strong> <code>{k.prefix}…</code> {k.role}
+            {k.revoked_at ? <span className="muted"> revoked</span>
+              : <button className="danger" onClick={() => void revoke({ keyId: k.id })}>Revoke</button>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function RateLimits() {
+  const { data } = api.useGetApiV1RateLimitsQuery();
+  const [save, { error, isSuccess }] = api.usePutApiV1RateLimitsMutation();
+  const [edits, setEdits] = useState<Record<string, RateLimitPlanItem>>({});
+  const items = (data?.items ?? []).map((p) => edits[`${p.role}:${p.route_class}`] ?? p);
+  const set = (p: RateLimitPlanItem, patch: Partial<RateLimitPlanItem>) =>
+    setEdits({ ...edits, [`${p.role}:${p.route_class}`]: { ...p, ...patch } });
+  return (
+    <form className="card" aria-label="Rate-limit plans" onSubmit={(e) => {
+      e.preventDefault();
+      void save({ rateLimitPlans: { items } });
+    }}>
+      <h2>Rate-limit plans</h2>
+      <div className="table-wrap">
+        <table>
+          <thead><tr><th scope="col">Role</th><th scope="col">Class</th><th scope="col">Per minute</th><th scope="col">Burst</th></tr></thead>
+          <tbody>
+            {items.map((p) => (
+              <tr key={`${p.role}:${p.route_class}`}>
+                <td>{p.role}</td><td>{p.route_class}</td>
+                <td><input type="number" min={1} aria-label={`${p.role} ${p.route_class} per minute`}
+                           value={p.requests_per_minute} onChange={(e) => set(p, { requests_per_minute: Number(e.target.value) })} /></td>
+                <td><input type="number" min={1} aria-label={`${p.role} ${p.route_class} burst`}
+                           value={p.burst} onChange={(e) => set(p, { burst: Number(e.target.value) })} /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <ErrorText error={error} />
+      {isSuccess && <p role="status">Saved</p>}
+      <button type="submit">Save plans</button>
+    </form>
+  );
+}
+
+function Audit() {
+  const { data } = api.useGetApiV1AuditQuery({ limit: 50 });
+  return (
+    <div className="card">
+      <h2>Audit log</h2>
+      <div className="table-wrap">
+        <table>
+          <thead><tr><th scope="col">When</th><th scope="col">Action</th><th scope="col">Who</th><th scope="col">Target</th><th scope="col">OK</th></tr></thead>
+          <tbody>
+            {data?.items.map((a) => (
+              <tr key={a.id}><td>{new Date(a.at).toLocaleString()}</td><td>{a.action}</td>
+                <td>{a.actor_email ?? a.actor_id ?? '–'}</td><td>{a.target ?? '–'}</td><td>{a.success ? 'yes' : 'no'}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+export default function Admin() {
+  return (
+    <section aria-labelledby="admin-title">
+      <h1 id="admin-title">Admin</h1>
+      <Users />
+      <ApiKeys />
+      <RateLimits />
+      <Audit />
+    </section>
+  );
+}
