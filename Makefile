@@ -5,7 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-nlp up down status test lint bench clean
+.PHONY: install install-nlp frontend codegen up down status test test-frontend lint bench clean
+
+HAVE_NODE := $(shell command -v npm >/dev/null 2>&1 && echo yes)
+CHROMIUM ?= /usr/lib/chromium/chromium
+FRONTEND_STAMP := frontend/node_modules/.installed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Helio needs Python 3.11"'
@@ -21,7 +25,25 @@ install: $(STAMP)
 # Kept for compatibility: the NLP extra is part of `make install` now.
 install-nlp: $(STAMP)
 
+$(FRONTEND_STAMP): frontend/package-lock.json
+	cd frontend && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	@touch $@
+
+# The dashboard, built into frontend/dist (served by the ingress at /).
+frontend: $(FRONTEND_STAMP)
+	cd frontend && npm run build
+
+# Regenerate the dashboard's API client from the API's OpenAPI document.
+codegen: $(STAMP) $(FRONTEND_STAMP)
+	$(BIN)/helio openapi --out frontend/openapi.json
+	cd frontend && npm run codegen
+
 up: $(STAMP)
+ifeq ($(HAVE_NODE),yes)
+	$(MAKE) frontend
+else
+	@echo "Node.js not found: the dashboard is not built; the API runs without it"
+endif
 	$(BIN)/helio up --detach
 
 down: $(STAMP)
@@ -32,6 +54,27 @@ status: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+	$(MAKE) test-frontend
+
+# Frontend: generated client up to date, types, unit tests (Vitest), then the browser
+# suite (Playwright in the machine's chromium against a real `helio up`).
+test-frontend:
+ifeq ($(HAVE_NODE),yes)
+	$(MAKE) $(FRONTEND_STAMP)
+	cd frontend && npm run codegen:check && npm run typecheck && npm test && npm run build
+	@if [ -x "$(CHROMIUM)" ]; then \
+		cd frontend && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 HELIO_BIN=$(abspath $(BIN))/helio \
+			HELIO_CHROMIUM=$(CHROMIUM) npm run e2e; \
+	elif [ "$$HELIO_TEST_REQUIRE_BROWSER" = "1" ]; then \
+		echo "chromium is required (HELIO_TEST_REQUIRE_BROWSER=1): apt-get install -y chromium" >&2; exit 1; \
+	else \
+		echo "SKIPPED the browser suite: chromium not found at $(CHROMIUM) (apt-get install -y chromium)"; \
+	fi
+else
+	@if [ "$$HELIO_TEST_REQUIRE_BROWSER" = "1" ]; then \
+		echo "Node.js is required for the frontend tests" >&2; exit 1; fi
+	@echo "SKIPPED the frontend tests: Node.js not found"
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check cluster deployments actors pipelines tests benchmarks

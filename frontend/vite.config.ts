@@ -6,7 +6,7 @@ import { VitePWA } from 'vite-plugin-pwa';
 // The API the dev server proxies to (hot reload against a running `helio up`).
 const api = process.env.HELIO_API_URL ?? 'http://127.0.0.1:8000';
 
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
   plugins: [
     react(),
     VitePWA({
@@ -34,11 +34,16 @@ export default defineConfig({
   server: {
     proxy: { '/api': { target: api, changeOrigin: true, ws: true } },
   },
-  build: { target: 'es2022', sourcemap: false },
+  build: {
+    target: 'es2022',
+    sourcemap: false,
+    // `--mode bench` builds only the benchmark harness (benchmarks/frontend.py).
+    ...(mode === 'bench' ? { outDir: 'dist-bench', rollupOptions: { input: 'bench.html' } } : {}),
+  },
   test: {
     environment: 'jsdom',
     globals: true,
     setupFiles: ['./src/test-setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
   },
-});
+}));

@@ -7,6 +7,10 @@ export const emptyApi = createApi({
   reducerPath: 'api',
   baseQuery: baseQueryWithReauth,
   endpoints: () => ({}),
+  // Online, a page shows fresh data (the persisted cache may be old); offline the refetch
+  // fails and the cached data stays on screen.
+  refetchOnMountOrArgChange: true,
+  refetchOnReconnect: true,
   // Cached API data saved to IndexedDB comes back on start (readable offline).
   extractRehydrationInfo(action, { reducerPath }) {
     if (action.type === REHYDRATE_API) {

@@ -7,6 +7,25 @@ import { signedIn, signedOut, wentOffline, type SessionUser } from './authSlice'
 
 export class LoginError extends Error {}
 
+// Whether this browser has signed in (the refresh cookie itself is httpOnly): without it,
+// start at the login page instead of asking the API for a refresh that must fail.
+const SESSION_MARK = 'helio-session';
+const markSession = (on: boolean) => {
+  try {
+    if (on) localStorage.setItem(SESSION_MARK, '1');
+    else localStorage.removeItem(SESSION_MARK);
+  } catch {
+    /* storage disabled */
+  }
+};
+const hasSession = (): boolean => {
+  try {
+    return localStorage.getItem(SESSION_MARK) === '1';
+  } catch {
+    return true;
+  }
+};
+
 async function me(token: string): Promise<SessionUser> {
   const response = await fetch('/api/v1/users/me', { headers: { Authorization: `Bearer ${token}` } });
   if (!response.ok) throw new LoginError(`Could not load your profile (${response.status})`);
@@ -29,12 +48,17 @@ export async function login(dispatch: AppDispatch, email: string, password: stri
   const { access_token: token } = (await response.json()) as { access_token: string };
   const user = await me(token);
   await rememberUser(user);
+  markSession(true);
   dispatch(signedIn({ token, user }));
 }
 
 /** On start (and on reconnect): a new access token from the refresh cookie. Offline,
  * the last signed-in user's cached data is shown read-only. */
 export async function restoreSession(dispatch: AppDispatch): Promise<void> {
+  if (!hasSession()) {
+    dispatch(signedOut());
+    return;
+  }
   let token: string | null;
   try {
     token = await refreshAccessToken();
@@ -44,6 +68,7 @@ export async function restoreSession(dispatch: AppDispatch): Promise<void> {
     return;
   }
   if (!token) {
+    markSession(false);
     dispatch(signedOut());
     return;
   }
@@ -65,6 +90,7 @@ export async function logout(dispatch: AppDispatch, token: string | null): Promi
       headers: token ? { Authorization: `Bearer ${token}` } : {},
     });
   } finally {
+    markSession(false);
     await forgetEverything();
     dispatch(api.util.resetApiState());
     dispatch(signedOut());

@@ -53,6 +53,10 @@ export function useEvents(): void {
             lastJobsRefresh = now;
             dispatch(api.util.invalidateTags(['jobs']));
           }
+          if (job.status === 'succeeded') {
+            // What a job makes: profiles and versions, models, indexes.
+            dispatch(api.util.invalidateTags(['datasets', 'models', 'nlp']));
+          }
         } else if (event.type === 'dataset_version') {
           dispatch(live.datasetVersionLanded({ id: event.dataset.id, version: event.dataset.version }));
           dispatch(api.util.invalidateTags(['datasets']));

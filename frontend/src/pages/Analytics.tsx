@@ -18,8 +18,7 @@ function DashboardChart({ chart }: { chart: ChartSpec }) {
   const { data, error } = analyticsApi.useAnalyticsQuery({
     datasetId: chart.dataset_id, query: chart.query as Query, version,
   });
-  if (error) return <ErrorText error={error} />;
-  if (!data) return <p className="loading">Loading {chart.title}…</p>;
+  if (!data) return error ? <ErrorText error={error} /> : <p className="loading">Loading {chart.title}…</p>;
   return <ChartView result={data} kind={chart.kind ?? 'bar'} x={chart.x} y={chart.y} title={chart.title} />;
 }
 

@@ -44,8 +44,7 @@ export default function DatasetDetail() {
   const [remove] = api.useDeleteApiV1DatasetsByDatasetIdMutation();
   const [jobId, setJobId] = useState<string | null>(null);
 
-  if (error) return <ErrorText error={error} />;
-  if (!data) return <p className="loading">Loading…</p>;
+  if (!data) return error ? <ErrorText error={error} /> : <p className="loading">Loading…</p>;
   const columns = (data.profile?.columns ?? []) as ColumnProfile[];
 
   return (

@@ -66,7 +66,7 @@ function Upload() {
 export default function Datasets() {
   const role = useAppSelector((s) => s.auth.user?.role);
   const [search, setSearch] = useState('');
-  const { data, error, isFetching } = api.useGetApiV1DatasetsQuery({ search: search || null, limit: 100 });
+  const { data, error, isFetching } = api.useGetApiV1DatasetsQuery({ search: search || undefined, limit: 100 });
   return (
     <section aria-labelledby="datasets-title">
       <h1 id="datasets-title">Datasets</h1>

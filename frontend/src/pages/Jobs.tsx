@@ -28,7 +28,7 @@ function JobDetail({ job, writer }: { job: JobPublic; writer: boolean }) {
 export default function Jobs() {
   const role = useAppSelector((s) => s.auth.user?.role);
   const [status, setStatus] = useState<(typeof STATUSES)[number]>('');
-  const { data, error } = api.useGetApiV1JobsQuery({ limit: 100, status: status || null });
+  const { data, error } = api.useGetApiV1JobsQuery({ limit: 100, status: status || undefined });
   const [selected, setSelected] = useState<string | null>(null);
   const job = data?.items.find((j) => j.id === selected);
   return (

@@ -90,8 +90,7 @@ function ModelDetail({ name, writer }: { name: string; writer: boolean }) {
   const [predict, { data: predicted, error: predictError }] = api.usePostApiV1ModelsByNamePredictMutation();
   const [records, setRecords] = useState('');
   const [parseError, setParseError] = useState('');
-  if (error) return <ErrorText error={error} />;
-  if (!data) return <p className="loading">Loading…</p>;
+  if (!data) return error ? <ErrorText error={error} /> : <p className="loading">Loading…</p>;
   const latest = data.latest;
   const example = JSON.stringify([Object.fromEntries((latest?.features ?? []).map((f) => [
     String(f.name), f.type === 'int' || f.type === 'float' ? 0 : f.type === 'bool' ? false

@@ -68,7 +68,7 @@ export default function Pipelines() {
               return (
                 <div className="row step" key={i}>
                   <label>
-                    Step {i + 1}
+                    Step {i + 1} operation
                     <select value={row.op} onChange={(e) => update(i, { op: e.target.value })}>
                       {Object.keys(STEP_OPS).map((op) => <option key={op}>{op}</option>)}
                     </select>
