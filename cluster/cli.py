@@ -154,6 +154,12 @@ def up(
         raise typer.Exit(1) from None
 
     table = Table(title=f"Helio is up ({time.monotonic() - started:.1f}s)", show_header=False)
+    from deployments.api.frontend import default_frontend_dir
+
+    if ((settings.frontend_dir or default_frontend_dir()) / "index.html").is_file():
+        table.add_row("Dashboard", _api_url(settings) + "/")
+    else:
+        table.add_row("Dashboard", "not built (`make frontend` needs Node.js)")
     table.add_row("API", _api_url(settings) + "/api/v1")
     table.add_row("API docs", _api_url(settings) + "/api/v1/docs")
     table.add_row("Ray dashboard", dashboard)

@@ -303,3 +303,25 @@ class Dashboard(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UsageHourly(Base):
+    """Requests per principal and hour (UTC), flushed by the ingress replicas. `channel` is
+    "jwt" or the API key's id, so one user's key traffic is told apart from their own."""
+
+    __tablename__ = "usage_hourly"
+    __table_args__ = (
+        UniqueConstraint("hour", "user_id", "channel", name="uq_usage_hour_principal"),
+        Index("ix_usage_hourly_hour", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hour: Mapped[datetime] = mapped_column()
+    # No FKs: usage outlives the users and keys it counts (like the audit log).
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    channel: Mapped[str] = mapped_column(String(40))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    rate_limited: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_ms_sum: Mapped[float] = mapped_column(Float, default=0.0)

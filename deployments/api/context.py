@@ -28,6 +28,7 @@ from cluster.storage import DataRoot
 from deployments.api.live import LiveFeed
 from deployments.api.metrics import ReplicaMetrics
 from deployments.api.principals import Authenticator
+from deployments.api.usage import UsageMeter
 from deployments.tabular import LocalPredictor
 from deployments.text import LocalEncoder
 
@@ -46,6 +47,7 @@ class ApiContext:
     ray_jobs: RayJobs
     events: EventStream
     live: LiveFeed
+    usage: UsageMeter
     predictor: Any = None
     encoder: Any = None
     # Loaded search indexes (embedding matrix + rows), a small LRU per replica.
@@ -99,6 +101,7 @@ class ApiContext:
             events=events,
             live=LiveFeed(stats=LiveStats(), cache=cache, sessions=sessions, events=events,
                           namespace=settings.actor_namespace if use_actors else None),
+            usage=UsageMeter(sessions),
             predictor=predictor or LocalPredictor(settings.resolved_data_root),
             encoder=encoder or LocalEncoder(settings.nlp_model_dir, settings.nlp_threads),
             use_ray=use_actors,
@@ -112,6 +115,7 @@ class ApiContext:
         self.cache.start()
         self.metrics.start()
         self.live.start()
+        self.usage.start()
         # Create (or find) the named actors now, not on the first request that needs them.
         self._warmup = asyncio.get_running_loop().create_task(self._warm_actors())
 
@@ -128,6 +132,7 @@ class ApiContext:
             self._warmup.cancel()
         await self.metrics.stop()
         await self.live.stop()
+        await self.usage.stop()
         await self.events.close()
         await self.cache.stop()
         await self.limiter.close()

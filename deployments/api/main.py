@@ -36,6 +36,7 @@ from deployments.api.routes import (
     nlp,
     pipelines,
     rate_limits,
+    usage,
     users,
 )
 
@@ -84,7 +85,7 @@ def create_api(
     app.state.ctx = context
     install_problem_handlers(app)
     for module in (health, auth, users, api_keys, audit, rate_limits, datasets, pipelines, jobs,
-                   models, nlp, dashboards, events):
+                   models, nlp, dashboards, usage, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table
@@ -100,6 +101,7 @@ def create_api(
                                    upload=settings.max_upload_bytes, upload_routes=UPLOAD_ROUTES),
         access_log=settings.access_log,
         stats=context.live.stats,
+        usage=context.usage,
         behind_serve=behind_serve,
     )
     if settings.cors_origins:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors.platform import LiveStats
 from deployments.api.problems import PROBLEM_MEDIA_TYPE, problem_body
+from deployments.api.usage import UsageMeter
 
 REQUEST_ID_HEADER = b"x-request-id"
 _REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:-]{8,128}$")
@@ -40,9 +41,11 @@ class GatewayMiddleware:
         access_log: bool,
         behind_serve: bool = False,
         stats: LiveStats | None = None,
+        usage: UsageMeter | None = None,
     ) -> None:
         self.app = app
         self.stats = stats
+        self.usage = usage
         self.body_limit_for = body_limit_for
         self.access_log = access_log
         # Serve's own middleware already picked the request id (client's or generated), put it
@@ -115,6 +118,9 @@ class GatewayMiddleware:
             latency_ms = (time.perf_counter() - started) * 1000
             if self.stats is not None:
                 self.stats.observe(status_holder[0], latency_ms)
+            principal = state.get("principal")
+            if self.usage is not None and principal is not None:
+                self.usage.observe(principal, status_holder[0], latency_ms)
             if self.access_log:
                 self.log.info(
                     "request", request_id=request_id, method=scope.get("method"),

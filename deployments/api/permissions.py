@@ -81,6 +81,7 @@ PERMISSIONS: dict[str, Access] = {
     "nlp-embed_texts": ANY_PRINCIPAL,
     "nlp-similarity": ANY_PRINCIPAL,
     "nlp-classify": ANY_PRINCIPAL,
+    "usage-read_usage": ADMIN,
     "dashboards-list_dashboards": READERS,
     "dashboards-read_dashboard": READERS,
     "dashboards-create_dashboard": WRITERS,

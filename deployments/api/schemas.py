@@ -523,3 +523,22 @@ class DashboardPublic(BaseModel):
 class DashboardsPublic(BaseModel):
     items: list[DashboardPublic]
     total: int
+
+
+# ---------------------------------------------------------------- usage
+
+class UsageRow(BaseModel):
+    hour: datetime
+    user_id: uuid.UUID
+    email: str | None = Field(description="Null once the user is deleted.")
+    api_key_id: uuid.UUID | None = Field(description="Null for the user's own (JWT) calls.")
+    api_key_name: str | None
+    requests: int
+    errors: int
+    rate_limited: int
+    mean_latency_ms: float
+
+
+class UsagePage(BaseModel):
+    items: list[UsageRow]
+    total: int

@@ -61,6 +61,7 @@ test('each role sees its own navigation and actions', async ({ page }) => {
   await nav(page, 'Admin');
   await expect(page.getByRole('heading', { name: 'Users and roles' })).toBeVisible();
   await expect(page.getByRole('combobox', { name: 'Role of viewer@example.com' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Usage (last 24 hours)' })).toBeVisible();
   await shoot(page, 'admin');
   await page.getByRole('button', { name: 'Sign out' }).click();
   expect(errors).toEqual([]);

@@ -11,6 +11,7 @@ export const addTagTypes = [
   "nlp",
   "pipelines",
   "rate_limits",
+  "usage",
   "users",
 ] as const;
 const injectedRtkApi = api
@@ -524,6 +525,22 @@ const injectedRtkApi = api
           providesTags: ["health"],
         },
       ),
+      getApiV1Usage: build.query<GetApiV1UsageApiResponse, GetApiV1UsageApiArg>(
+        {
+          query: (queryArg) => ({
+            url: `/api/v1/usage`,
+            params: {
+              since: queryArg.since,
+              until: queryArg.until,
+              user_id: queryArg.userId,
+              api_key_id: queryArg.apiKeyId,
+              limit: queryArg.limit,
+              offset: queryArg.offset,
+            },
+          }),
+          providesTags: ["usage"],
+        },
+      ),
       getApiV1Users: build.query<GetApiV1UsersApiResponse, GetApiV1UsersApiArg>(
         {
           query: (queryArg) => ({
@@ -839,6 +856,18 @@ export type PutApiV1RateLimitsApiArg = {
 export type GetApiV1ReadyApiResponse =
   /** status 200 Successful Response */ Readiness;
 export type GetApiV1ReadyApiArg = void;
+export type GetApiV1UsageApiResponse =
+  /** status 200 Successful Response */ UsagePage;
+export type GetApiV1UsageApiArg = {
+  /** Default: 24 hours ago */
+  since?: string | null;
+  /** Default: now */
+  until?: string | null;
+  userId?: string | null;
+  apiKeyId?: string | null;
+  limit?: number;
+  offset?: number;
+};
 export type GetApiV1UsersApiResponse =
   /** status 200 Successful Response */ UsersPublic;
 export type GetApiV1UsersApiArg = {
@@ -1375,6 +1404,23 @@ export type Readiness = {
   };
   status: "ready" | "not_ready";
 };
+export type UsageRow = {
+  /** Null for the user's own (JWT) calls. */
+  api_key_id: string | null;
+  api_key_name: string | null;
+  /** Null once the user is deleted. */
+  email: string | null;
+  errors: number;
+  hour: string;
+  mean_latency_ms: number;
+  rate_limited: number;
+  requests: number;
+  user_id: string;
+};
+export type UsagePage = {
+  items: UsageRow[];
+  total: number;
+};
 export type UserPublic = {
   created_at: string;
   email: string;
@@ -1479,6 +1525,8 @@ export const {
   usePutApiV1RateLimitsMutation,
   useGetApiV1ReadyQuery,
   useLazyGetApiV1ReadyQuery,
+  useGetApiV1UsageQuery,
+  useLazyGetApiV1UsageQuery,
   useGetApiV1UsersQuery,
   useLazyGetApiV1UsersQuery,
   usePostApiV1UsersMutation,

@@ -122,6 +122,40 @@ function RateLimits() {
   );
 }
 
+function Usage() {
+  const { data } = api.useGetApiV1UsageQuery({ limit: 500 });
+  // The hourly rows of the last 24 h, summed per user / API key.
+  const totals = new Map<string, { who: string; requests: number; errors: number; limited: number; latency: number }>();
+  for (const row of data?.items ?? []) {
+    const id = `${row.user_id}:${row.api_key_id ?? 'jwt'}`;
+    const who = row.api_key_name ? `key “${row.api_key_name}” (${row.email ?? row.user_id})` : row.email ?? row.user_id;
+    const entry = totals.get(id) ?? { who, requests: 0, errors: 0, limited: 0, latency: 0 };
+    entry.requests += row.requests;
+    entry.errors += row.errors;
+    entry.limited += row.rate_limited;
+    entry.latency += row.mean_latency_ms * row.requests;
+    totals.set(id, entry);
+  }
+  const rows = [...totals.values()].sort((a, b) => b.requests - a.requests);
+  return (
+    <div className="card">
+      <h2>Usage (last 24 hours)</h2>
+      <div className="table-wrap">
+        <table>
+          <thead><tr><th scope="col">User or API key</th><th scope="col">Requests</th><th scope="col">Errors</th>
+            <th scope="col">Rate-limited</th><th scope="col">Mean latency</th></tr></thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.who}><td>{r.who}</td><td>{r.requests}</td><td>{r.errors}</td><td>{r.limited}</td>
+                <td>{r.requests ? (r.latency / r.requests).toFixed(1) : '–'} ms</td></tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
+
 function Audit() {
   const { data } = api.useGetApiV1AuditQuery({ limit: 50 });
   return (
@@ -149,6 +183,7 @@ export default function Admin() {
       <Users />
       <ApiKeys />
       <RateLimits />
+      <Usage />
       <Audit />
     </section>
   );
