@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -55,13 +56,24 @@ class AccessClaims:
     expires_at: datetime
 
 
+def key_id(secret: str) -> str:
+    """The `kid` of a signing key: a short digest, so the header names a key without
+    revealing anything about it."""
+    return hashlib.sha256(b"helio-jwt-kid:" + secret.encode()).hexdigest()[:16]
+
+
 class TokenSigner:
-    """Issues and verifies access JWTs with one symmetric key and a pinned algorithm."""
+    """Issues and verifies access JWTs with a pinned algorithm. Tokens are signed with the
+    current key and name it in the `kid` header; `previous` keys are still accepted, so
+    the signing key can be rotated without signing anyone out."""
 
     def __init__(
-        self, secret: str, algorithm: str, access_ttl_s: int, verified_cache_size: int = 4096
+        self, secret: str, algorithm: str, access_ttl_s: int, verified_cache_size: int = 4096,
+        previous: Sequence[str] = (),
     ) -> None:
         self._secret = secret
+        self._kid = key_id(secret)
+        self._keys = {key_id(s): s for s in (*previous, secret)}
         self._algorithm = algorithm
         self._access_ttl = timedelta(seconds=access_ttl_s)
         # Tokens already verified, keyed by their exact bytes (signature included): a hit
@@ -84,7 +96,8 @@ class TokenSigner:
             "exp": now + self._access_ttl,
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(payload, self._secret, algorithm=self._algorithm)
+        return jwt.encode(payload, self._secret, algorithm=self._algorithm,
+                          headers={"kid": self._kid})
 
     def verify_access(self, token: str) -> AccessClaims:
         cached = self._verified.get(token)
@@ -101,10 +114,18 @@ class TokenSigner:
 
     def _decode(self, token: str) -> AccessClaims:
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        # A token without `kid` predates key ids: it can only be the current key's.
+        secret = self._keys.get(str(kid)) if kid is not None else self._secret
+        if secret is None:
+            raise InvalidToken("signed with an unknown or retired key")
+        try:
             # `algorithms` is pinned: `alg: none` and algorithm confusion are rejected here.
             payload = jwt.decode(
                 token,
-                self._secret,
+                secret,
                 algorithms=[self._algorithm],
                 options={"require": _REQUIRED_CLAIMS},
             )

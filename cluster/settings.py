@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     data_root: str | None = None
 
     jwt_secret: SecretStr | None = None
+    # Keys rotated out: tokens they signed stay valid until they expire (comma-separated).
+    jwt_previous_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300)
@@ -99,6 +101,13 @@ class Settings(BaseSettings):
 
     admin_email: str | None = None
     admin_password: SecretStr | None = None
+
+    @field_validator("jwt_previous_secrets", mode="before")
+    @classmethod
+    def _previous_secrets(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from cluster.migrate import upgrade
 from cluster.models import (
     ApiKey,
     AuditLog,
+    Dashboard,
     Dataset,
     DatasetVersion,
     Job,
@@ -34,6 +35,7 @@ from cluster.models import (
     RefreshToken,
     Role,
     TextIndex,
+    UsageHourly,
     User,
 )
 from cluster.security import hash_password
@@ -111,7 +113,8 @@ async def db(database_url: str) -> AsyncIterator[Any]:
     yield sessions
     async with engine.begin() as conn:
         for table in (TextIndex, ModelVersion, MLModel, Job, DatasetVersion, Dataset, Pipeline,
-                      AuditLog, RefreshToken, ApiKey, User, RateLimitPlan):
+                      Dashboard, UsageHourly, AuditLog, RefreshToken, ApiKey, User,
+                      RateLimitPlan):
             await conn.execute(delete(table))
     await engine.dispose()
 

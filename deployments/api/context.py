@@ -65,7 +65,8 @@ class ApiContext:
         engine = create_engine(settings.resolved_database_url)
         sessions = create_session_factory(engine)
         signer = TokenSigner(resolve_jwt_secret(settings), settings.jwt_algorithm,
-                             settings.access_token_ttl_s)
+                             settings.access_token_ttl_s,
+                             previous=[s.get_secret_value() for s in settings.jwt_previous_secrets])
         redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
         cache_backend: CacheBackend
         limiter_backend: LimiterBackend

@@ -14,6 +14,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+# The dashboard loads only from its own origin; 'self' covers its WebSocket (same host,
+# ws/wss). Charts set inline style attributes, hence 'unsafe-inline' for styles only.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; "
+    "manifest-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 REVALIDATE = "no-cache"
 
 
@@ -45,4 +53,5 @@ class SpaFiles(StaticFiles):
             response = await super().get_response("index.html", scope)
         hashed = path.startswith("assets/")
         response.headers["Cache-Control"] = IMMUTABLE if hashed else REVALIDATE
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         return response

@@ -9,6 +9,7 @@ from cluster.security import (
     InvalidToken,
     TokenSigner,
     hash_password,
+    key_id,
     new_api_key,
     verify_password,
 )
@@ -49,3 +50,24 @@ def test_api_keys_are_random_and_prefixed():
     a, b = new_api_key(), new_api_key()
     assert a.key != b.key and a.key.startswith(a.prefix) and a.prefix.startswith("hk_")
     assert len(a.key_hash) == 64 and a.key not in a.key_hash
+
+
+def test_rotated_keys_keep_tokens_valid_until_retired():
+    old = TokenSigner("o" * 64, "HS256", access_ttl_s=60)
+    token = old.issue_access(subject=uuid.uuid4(), role="viewer")
+    import jwt
+
+    assert jwt.get_unverified_header(token)["kid"] == key_id("o" * 64)
+    assert key_id("o" * 64) not in ("o" * 64)  # the kid reveals nothing of the key
+    rotated = TokenSigner("n" * 64, "HS256", access_ttl_s=60, previous=["o" * 64])
+    assert rotated.verify_access(token).role == "viewer"  # still signed in after rotation
+    fresh = rotated.issue_access(subject=uuid.uuid4(), role="admin")
+    assert jwt.get_unverified_header(fresh)["kid"] == key_id("n" * 64)
+    retired = TokenSigner("n" * 64, "HS256", access_ttl_s=60)
+    with pytest.raises(InvalidToken, match="unknown or retired key"):
+        retired.verify_access(token)
+    # A kid cannot pick a key it was not signed with.
+    forged = jwt.encode({"sub": "x"}, "o" * 64, algorithm="HS256",
+                        headers={"kid": key_id("n" * 64)})
+    with pytest.raises(InvalidToken):
+        rotated.verify_access(forged)

@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import jwt
 from sqlalchemy import select
 
 from cluster.models import AuditLog, Role
-from tests.conftest import TEST_SECRET, bearer
+from tests.conftest import TEST_SECRET, Users, bearer
 
 
 async def test_login_refresh_logout_flow(client, users, db):
@@ -165,3 +166,67 @@ async def test_role_comes_from_the_user_record(client, users, db):
         await session.commit()
     assert (await client.get("/api/v1/users", headers=bearer(token))).status_code == 403
     assert other_admin.id
+
+
+async def test_rotating_the_signing_key_signs_nobody_out(settings, users, db, client):
+    from deployments.api.main import create_api
+
+    user = await users.create(Role.analyst)
+    tokens = await users.login(user.email)
+    from pydantic import SecretStr
+
+    rotated = settings.model_copy(update={"jwt_secret": SecretStr("n" * 64),
+                                          "jwt_previous_secrets": [settings.jwt_secret]})
+    app = create_api(rotated, use_actors=False)
+    try:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+        async with httpx.AsyncClient(transport=transport, base_url="https://t") as new:
+            me = await new.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))
+            assert me.status_code == 200  # a token from before the rotation
+            fresh = await new.post("/api/v1/auth/refresh",
+                                   json={"refresh_token": tokens["refresh_token"]})
+            assert fresh.status_code == 200
+            header = jwt.get_unverified_header(fresh.json()["access_token"])
+            from cluster.security import key_id
+
+            assert header["kid"] == key_id("n" * 64)
+    finally:
+        await app.state.ctx.close()
+
+
+async def test_logs_never_contain_passwords_tokens_or_keys(settings, users, db, capfd):
+    from cluster.logging import configure_logging
+    from deployments.api.main import create_api
+
+    app = create_api(settings.model_copy(update={"access_log": True, "log_level": "DEBUG"}),
+                     use_actors=False)
+    configure_logging("DEBUG")
+    secrets_seen: list[str] = []
+    try:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50002))
+        async with httpx.AsyncClient(transport=transport, base_url="https://t") as client:
+            logins = Users(db, client)
+            admin = await logins.create(Role.admin, password="very-secret-password-1")
+            bad = await client.post("/api/v1/auth/token", data={
+                "username": admin.email, "password": "wrong-password-xyz"})
+            assert bad.status_code == 401
+            tokens = await logins.login(admin.email, "very-secret-password-1")
+            key = (await client.post("/api/v1/api-keys", headers=bearer(tokens["access_token"]),
+                                     json={"name": "k", "role": "app"})).json()["key"]
+            await client.get("/api/v1/users/me", headers={"X-API-Key": key})
+            await client.get("/api/v1/users/me", headers=bearer("not-a-real.jwt.token"))
+            refreshed = await client.post("/api/v1/auth/refresh",
+                                          json={"refresh_token": tokens["refresh_token"]})
+            await client.post("/api/v1/auth/logout",
+                              json={"refresh_token": refreshed.json()["refresh_token"]})
+            secrets_seen = ["very-secret-password-1", "wrong-password-xyz", key,
+                            tokens["access_token"], tokens["refresh_token"],
+                            refreshed.json()["access_token"],
+                            settings.jwt_secret.get_secret_value()]
+    finally:
+        await app.state.ctx.close()
+    out, err = capfd.readouterr()
+    logs = out + err
+    assert logs.count('"event": "request"') >= 6, logs[-2000:]  # the access log ran
+    for secret in secrets_seen:
+        assert secret and secret not in logs
