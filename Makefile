@@ -5,19 +5,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-nlp frontend codegen up down status test test-frontend lint bench clean
+.PHONY: install install-nlp frontend codegen lock audit up down status test test-frontend lint bench clean
 
 HAVE_NODE := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 CHROMIUM ?= /usr/lib/chromium/chromium
 FRONTEND_STAMP := frontend/node_modules/.installed
 
-$(STAMP): pyproject.toml
+# Installs exactly the locked set (every file checked against its hash), then Helio
+# itself without resolving anything else. `make lock` refreshes requirements.lock.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Helio needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# torch first and pinned, so pip takes the CPU build instead of resolving a CUDA one.
-	$(BIN)/pip install --quiet 'torch==2.13.0'
-	$(BIN)/pip install --quiet -e '.[dev,nlp]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
 install: $(STAMP)
@@ -32,6 +32,21 @@ $(FRONTEND_STAMP): frontend/package-lock.json
 # The dashboard, built into frontend/dist (served by the ingress at /).
 frontend: $(FRONTEND_STAMP)
 	cd frontend && npm run build
+
+# Refresh both lock files: Python (pip-tools, hashes included; torch resolves to the
+# CPU build the machines carry) and the dashboard's package-lock.json.
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --extra nlp \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.lock \
+		pyproject.toml
+	cd frontend && npm install --package-lock-only --no-audit --no-fund
+
+# Dependency advisories: pip-audit over requirements.lock, npm audit --omit=dev over the
+# dashboard; fails on unreviewed advisories with a fix (.ci/audit-allowlist.toml).
+audit: $(STAMP)
+	$(BIN)/pip install --quiet pip-audit
+	$(BIN)/python .ci/audit.py
 
 # Regenerate the dashboard's API client from the API's OpenAPI document.
 codegen: $(STAMP) $(FRONTEND_STAMP)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -51,7 +52,29 @@ class SpaFiles(StaticFiles):
             if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
                 raise
             response = await super().get_response("index.html", scope)
+        response = await self._precompressed(path, scope, response)
         hashed = path.startswith("assets/")
         response.headers["Cache-Control"] = IMMUTABLE if hashed else REVALIDATE
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
+    async def _precompressed(self, path: str, scope: Scope, response: Response) -> Response:
+        """The build's .br / .gz sibling when the client accepts it (same ETag logic and
+        304s, per variant); `Vary` tells caches the body depends on Accept-Encoding."""
+        if response.status_code != 200 or not isinstance(response, FileResponse):
+            return response
+        accepted = Headers(scope=scope).get("accept-encoding", "")
+        for encoding, suffix in (("br", ".br"), ("gzip", ".gz")):
+            if encoding not in accepted:
+                continue
+            full, stat = self.lookup_path(str(response.path)[len(str(self.directory)) + 1:]
+                                          + suffix)
+            if stat is None:
+                continue
+            variant = self.file_response(full, stat, scope)
+            variant.headers["Content-Encoding"] = encoding
+            variant.headers["Content-Type"] = response.headers["content-type"]
+            variant.headers["Vary"] = "Accept-Encoding"
+            return variant
+        response.headers["Vary"] = "Accept-Encoding"
         return response

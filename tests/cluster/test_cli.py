@@ -54,10 +54,12 @@ def test_db_upgrade_and_user_create(tmp_path):
 def test_status_masks_secrets(tmp_path):
     env = {**_env(tmp_path, "postgresql://helio:pa55word@db.internal/helio"),
            "HELIO_JWT_SECRET": "jwt-secret-value-" * 3, "HELIO_REDIS_URL": "redis://:rpass@r/0",
-           "HELIO_PORT": "1"}
+           "HELIO_JWT_PREVIOUS_SECRETS": "old-key-one-" * 3 + "," + "old-key-two-" * 3,
+           "HELIO_SQL_SOURCES": '{"wh": "postgresql://u:sqlpass@h/db"}', "HELIO_PORT": "1"}
     result = runner.invoke(app, ["status"], env=env, terminal_width=200)
     assert result.exit_code == 0, result.output
-    for secret in ("pa55word", "jwt-secret-value", "rpass"):
+    for secret in ("pa55word", "jwt-secret-value", "rpass", "old-key-one", "old-key-two",
+                   "sqlpass"):
         assert secret not in result.output
     assert "HELIO_JWT_SECRET" in result.output
 

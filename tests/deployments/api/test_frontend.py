@@ -41,3 +41,30 @@ def test_no_dashboard_without_a_build(tmp_path):
     from deployments.api.frontend import SpaFiles
 
     assert not isinstance(app.router.default, SpaFiles)
+
+
+async def test_precompressed_assets_and_conditional_requests(tmp_path):
+    import gzip
+
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><div id=root></div>")
+    script = ("console.log('helio');\n" * 200).encode()
+    (dist / "assets" / "app-1a2b.js").write_bytes(script)
+    (dist / "assets" / "app-1a2b.js.gz").write_bytes(gzip.compress(script))
+    app = create_api(Settings(home=tmp_path, jwt_secret="z" * 64, frontend_dir=dist),
+                     use_actors=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as client:
+        zipped = await client.get("/assets/app-1a2b.js", headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert zipped.headers["vary"] == "Accept-Encoding"
+        assert zipped.headers["content-type"].startswith("text/javascript")
+        assert int(zipped.headers["content-length"]) < len(script) / 5
+        assert zipped.content == script  # decoded by the client
+        plain = await client.get("/assets/app-1a2b.js", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.content == script
+        assert plain.headers["etag"] != zipped.headers["etag"]  # one ETag per variant
+        again = await client.get("/assets/app-1a2b.js", headers={
+            "Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
