@@ -9,9 +9,10 @@ import os
 import signal
 import sys
 import time
+import uuid
 import zipfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -228,6 +229,106 @@ def openapi(
         sys.stdout.write(text)
     else:
         out.write_text(text)
+
+
+run_app = typer.Typer(help="Run a pipeline or a training in this process, as a recorded "
+                             "job (the entrypoint of KubeRay RayJobs and cron jobs).")
+app.add_typer(run_app, name="run")
+
+
+def _run_as_job(kind: str, spec: dict[str, Any]) -> None:
+    """Record a queued job row, then drive it here (it shows in the API and dashboard)."""
+    from cluster.db import create_engine, create_session_factory
+    from cluster.models import Job, JobStatus
+    from pipelines.run import Driver
+
+    settings = _settings()
+    job_id = uuid.uuid4()
+
+    async def record() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                session.add(Job(id=job_id, kind=kind, status=JobStatus.queued.value,
+                                progress=0.0, spec=spec,
+                                ray_job_id=os.environ.get("RAY_JOB_SUBMISSION_ID")))
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(record())
+    console.print(f"job {job_id} ({kind})")
+    with asyncio.Runner() as runner:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            code = Driver(settings, job_id, runner, create_session_factory(engine)).run()
+        finally:
+            runner.run(engine.dispose())
+    raise typer.Exit(code)
+
+
+@run_app.command("pipeline")
+def run_pipeline(name: Annotated[str, typer.Argument(help="A saved pipeline's name")]) -> None:
+    """Run a saved pipeline now (its output is published as a new dataset version)."""
+    from sqlalchemy import select
+
+    from cluster.db import create_engine, create_session_factory
+    from cluster.models import Pipeline
+
+    async def find() -> Pipeline | None:
+        engine = create_engine(_settings().resolved_database_url)
+        try:
+            async with create_session_factory(engine)() as session:
+                return (await session.execute(select(Pipeline).where(Pipeline.name == name))
+                        ).scalar_one_or_none()
+        finally:
+            await engine.dispose()
+
+    pipeline = asyncio.run(find())
+    if pipeline is None:
+        console.print(f"[red]no pipeline named {name!r}[/red]")
+        raise typer.Exit(2)
+    _run_as_job("pipeline", {"pipeline": pipeline.spec, "pipeline_id": str(pipeline.id),
+                             "pipeline_name": pipeline.name})
+
+
+@run_app.command("train")
+def run_train(spec: Annotated[Path, typer.Argument(help="A training spec as JSON (the body "
+                                                        "of POST /api/v1/models/train)")]
+              ) -> None:
+    """Train a model now; it becomes the next version in the registry."""
+    from pydantic import ValidationError
+
+    from pipelines.training import TrainSpec
+
+    try:
+        parsed = TrainSpec.model_validate_json(spec.read_text())
+    except (OSError, ValidationError) as exc:
+        console.print(f"[red]invalid training spec {spec}: {exc}[/red]")
+        raise typer.Exit(2) from None
+    body = parsed.model_dump(mode="json")
+    body["dataset_id"] = parsed.dataset  # resolved by name or id when the job runs
+    _run_as_job("train", body)
+
+
+@app.command("kuberay-config")
+def kuberay_config(
+    check: Annotated[bool, typer.Option(help="Fail if the file is stale instead of writing.")]
+    = False,
+) -> None:
+    """Write kuberay/base/serve-config.yaml (the RayService's serveConfigV2) from
+    deployments/serve_config.yaml."""
+    from cluster.kuberay import SERVE_CONFIG_FILE, render
+
+    text = render()
+    if check:
+        if not SERVE_CONFIG_FILE.is_file() or SERVE_CONFIG_FILE.read_text() != text:
+            console.print(f"[red]{SERVE_CONFIG_FILE} is stale: run `helio kuberay-config`[/red]")
+            raise typer.Exit(1)
+        console.print("serveConfigV2 is up to date")
+        return
+    SERVE_CONFIG_FILE.write_text(text)
+    console.print(f"wrote {SERVE_CONFIG_FILE}")
 
 
 @app.command()
