@@ -325,3 +325,22 @@ class UsageHourly(Base):
     errors: Mapped[int] = mapped_column(BigInteger, default=0)
     rate_limited: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_ms_sum: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ErrorEvent(Base):
+    """An unhandled exception behind a 500: what the client was told (the request id) and
+    what an operator needs (the stack), for `GET /api/v1/errors`."""
+
+    __tablename__ = "error_events"
+    __table_args__ = (Index("ix_error_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    request_id: Mapped[str] = mapped_column(String(128))
+    method: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(2000))
+    route: Mapped[str | None] = mapped_column(String(2000), default=None)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    error_type: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    stack: Mapped[str] = mapped_column(Text)

@@ -27,6 +27,7 @@ from cluster.models import (
     Dashboard,
     Dataset,
     DatasetVersion,
+    ErrorEvent,
     Job,
     MLModel,
     ModelVersion,
@@ -113,7 +114,7 @@ async def db(database_url: str) -> AsyncIterator[Any]:
     yield sessions
     async with engine.begin() as conn:
         for table in (TextIndex, ModelVersion, MLModel, Job, DatasetVersion, Dataset, Pipeline,
-                      Dashboard, UsageHourly, AuditLog, RefreshToken, ApiKey, User,
+                      Dashboard, UsageHourly, ErrorEvent, AuditLog, RefreshToken, ApiKey, User,
                       RateLimitPlan):
             await conn.execute(delete(table))
     await engine.dispose()

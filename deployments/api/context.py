@@ -25,6 +25,7 @@ from cluster.jobs import RayJobs
 from cluster.security import TokenSigner
 from cluster.settings import Settings, resolve_jwt_secret
 from cluster.storage import DataRoot
+from deployments.api.errors import ErrorTracker
 from deployments.api.live import LiveFeed
 from deployments.api.metrics import ReplicaMetrics
 from deployments.api.principals import Authenticator
@@ -48,6 +49,7 @@ class ApiContext:
     events: EventStream
     live: LiveFeed
     usage: UsageMeter
+    errors: ErrorTracker
     predictor: Any = None
     encoder: Any = None
     # Loaded search indexes (embedding matrix + rows), a small LRU per replica.
@@ -103,6 +105,7 @@ class ApiContext:
             live=LiveFeed(stats=LiveStats(), cache=cache, sessions=sessions, events=events,
                           namespace=settings.actor_namespace if use_actors else None),
             usage=UsageMeter(sessions),
+            errors=ErrorTracker(sessions),
             predictor=predictor or LocalPredictor(settings.resolved_data_root),
             encoder=encoder or LocalEncoder(settings.nlp_model_dir, settings.nlp_threads),
             use_ray=use_actors,
@@ -134,6 +137,7 @@ class ApiContext:
         await self.metrics.stop()
         await self.live.stop()
         await self.usage.stop()
+        await self.errors.drain()
         await self.events.close()
         await self.cache.stop()
         await self.limiter.close()

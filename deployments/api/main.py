@@ -29,6 +29,7 @@ from deployments.api.routes import (
     auth,
     dashboards,
     datasets,
+    errors,
     events,
     health,
     jobs,
@@ -85,7 +86,7 @@ def create_api(
     app.state.ctx = context
     install_problem_handlers(app)
     for module in (health, auth, users, api_keys, audit, rate_limits, datasets, pipelines, jobs,
-                   models, nlp, dashboards, usage, events):
+                   models, nlp, dashboards, usage, errors, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table
@@ -102,6 +103,7 @@ def create_api(
         access_log=settings.access_log,
         stats=context.live.stats,
         usage=context.usage,
+        errors=context.errors,
         behind_serve=behind_serve,
     )
     if settings.cors_origins:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors.platform import LiveStats
+from deployments.api.errors import ErrorTracker
 from deployments.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from deployments.api.usage import UsageMeter
 
@@ -50,10 +51,12 @@ class GatewayMiddleware:
         behind_serve: bool = False,
         stats: LiveStats | None = None,
         usage: UsageMeter | None = None,
+        errors: ErrorTracker | None = None,
     ) -> None:
         self.app = app
         self.stats = stats
         self.usage = usage
+        self.errors = errors
         self.body_limit_for = body_limit_for
         self.access_log = access_log
         # Serve's own middleware already picked the request id (client's or generated), put it
@@ -117,9 +120,11 @@ class GatewayMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
-        except Exception:
+        except Exception as exc:
             self.log.exception("unhandled_exception", request_id=request_id,
                                method=scope.get("method"), path=scope.get("path"))
+            if self.errors is not None:
+                self.errors.record(exc, request_id=request_id, scope=scope)
             if status_holder[0] == 0:
                 status_holder[0] = 500
                 await self._send_problem(send, request_id, 500,

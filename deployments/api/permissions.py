@@ -82,6 +82,7 @@ PERMISSIONS: dict[str, Access] = {
     "nlp-similarity": ANY_PRINCIPAL,
     "nlp-classify": ANY_PRINCIPAL,
     "usage-read_usage": ADMIN,
+    "errors-list_errors": ADMIN,
     "dashboards-list_dashboards": READERS,
     "dashboards-read_dashboard": READERS,
     "dashboards-create_dashboard": WRITERS,

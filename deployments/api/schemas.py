@@ -542,3 +542,25 @@ class UsageRow(BaseModel):
 class UsagePage(BaseModel):
     items: list[UsageRow]
     total: int
+
+
+# ---------------------------------------------------------------- errors
+
+class ErrorEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    request_id: str
+    method: str
+    path: str
+    route: str | None
+    user_id: uuid.UUID | None
+    error_type: str
+    message: str
+    stack: str
+
+
+class ErrorEventsPage(BaseModel):
+    items: list[ErrorEventPublic]
+    total: int

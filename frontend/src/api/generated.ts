@@ -5,6 +5,7 @@ export const addTagTypes = [
   "auth",
   "dashboards",
   "datasets",
+  "errors",
   "health",
   "jobs",
   "models",
@@ -262,6 +263,20 @@ const injectedRtkApi = api
           },
         }),
         invalidatesTags: ["datasets"],
+      }),
+      getApiV1Errors: build.query<
+        GetApiV1ErrorsApiResponse,
+        GetApiV1ErrorsApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/errors`,
+          params: {
+            request_id: queryArg.requestId,
+            limit: queryArg.limit,
+            offset: queryArg.offset,
+          },
+        }),
+        providesTags: ["errors"],
       }),
       getApiV1Health: build.query<
         GetApiV1HealthApiResponse,
@@ -722,6 +737,13 @@ export type PostApiV1DatasetsByDatasetIdQueryJobsApiArg = {
   version?: number | null;
   query: Query;
 };
+export type GetApiV1ErrorsApiResponse =
+  /** status 200 Successful Response */ ErrorEventsPage;
+export type GetApiV1ErrorsApiArg = {
+  requestId?: string | null;
+  limit?: number;
+  offset?: number;
+};
 export type GetApiV1HealthApiResponse =
   /** status 200 Successful Response */ Health;
 export type GetApiV1HealthApiArg = void;
@@ -1147,6 +1169,22 @@ export type Query = {
   limit?: number;
   order_by?: SortKey[];
 };
+export type ErrorEventPublic = {
+  at: string;
+  error_type: string;
+  id: number;
+  message: string;
+  method: string;
+  path: string;
+  request_id: string;
+  route: string | null;
+  stack: string;
+  user_id: string | null;
+};
+export type ErrorEventsPage = {
+  items: ErrorEventPublic[];
+  total: number;
+};
 export type Health = {
   status: "ok";
 };
@@ -1486,6 +1524,8 @@ export const {
   usePostApiV1DatasetsByDatasetIdProfileMutation,
   usePostApiV1DatasetsByDatasetIdQueryMutation,
   usePostApiV1DatasetsByDatasetIdQueryJobsMutation,
+  useGetApiV1ErrorsQuery,
+  useLazyGetApiV1ErrorsQuery,
   useGetApiV1HealthQuery,
   useLazyGetApiV1HealthQuery,
   useGetApiV1JobsQuery,

@@ -72,6 +72,22 @@ async def test_unhandled_exception_is_a_500_without_internals(settings, db, monk
     assert "secret internal detail" not in response.text and "Traceback" not in response.text
     logged = capsys.readouterr().err
     assert body["request_id"] in logged and "secret internal detail" in logged
+    # Error tracking: the exception is stored with its request id, route and stack, and an
+    # admin finds it by the request id the client was given.
+    await app.state.ctx.errors.drain()
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        from cluster.models import Role
+        from tests.conftest import Users, bearer
+
+        admin = bearer(await Users(db, c).token_for(Role.admin))
+        found = (await c.get("/api/v1/errors", headers=admin,
+                             params={"request_id": body["request_id"]})).json()
+        assert (await c.get("/api/v1/errors", headers=bearer(
+            await Users(db, c).token_for(Role.analyst)))).status_code == 403
+    assert found["total"] == 1
+    event = found["items"][0]
+    assert event["route"] == "/api/v1/boom" and event["error_type"] == "RuntimeError"
+    assert "secret internal detail" in event["message"] and "explode" in event["stack"]
     await app.state.ctx.close()
 
 
