@@ -179,10 +179,19 @@ class PlatformMetricsActor:
     """The cluster-wide aggregator (one named actor); publishes to the event hub."""
 
     def __init__(self, namespace: str) -> None:
+        from actors._metrics import gauge
         from actors.events import get_or_create_event_hub
 
         hub = get_or_create_event_hub(namespace)
-        self.metrics = PlatformMetrics(lambda event: hub.publish.remote(event))
+        running = gauge("helio_jobs_running", "Jobs running now (Ray Jobs started by Helio)")
+
+        def publish(event: dict[str, Any]) -> Any:
+            jobs = event["metrics"].get("running_jobs")
+            if jobs is not None:
+                running.set(float(jobs))
+            return hub.publish.remote(event)
+
+        self.metrics = PlatformMetrics(publish)
 
     async def record(self, replica: str, delta: dict[str, Any]) -> None:
         self.metrics.start()

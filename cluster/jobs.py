@@ -12,12 +12,17 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import time
 import uuid
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import make_url
 
 from cluster.settings import Settings
+
+log = structlog.get_logger("helio.jobs")
+SUBMIT_RETRY_S = 20.0
 
 SUBMISSION_PREFIX = "helio-"
 
@@ -93,9 +98,23 @@ class RayJobs:
             kwargs["entrypoint_num_gpus"] = num_gpus
         if memory:
             kwargs["entrypoint_memory"] = memory
-        return str(self.client.submit_job(
-            entrypoint=driver_entrypoint(job_id), submission_id=submission_id(job_id),
-            runtime_env=runtime_env, metadata=metadata, **kwargs))
+        # The job agent can refuse for a moment (a fresh head, a busy dashboard): retry
+        # transient failures briefly; a 4xx (bad runtime env, ...) is final.
+        delay, deadline = 0.5, time.monotonic() + SUBMIT_RETRY_S
+        while True:
+            try:
+                return str(self.client.submit_job(
+                    entrypoint=driver_entrypoint(job_id), submission_id=submission_id(job_id),
+                    runtime_env=runtime_env, metadata=metadata, **kwargs))
+            except Exception as exc:
+                text = str(exc)
+                if "already exists" in text:  # an earlier attempt got through
+                    return submission_id(job_id)
+                if "status code 4" in text or time.monotonic() + delay > deadline:
+                    raise
+                log.info("job_submit_retry", job_id=str(job_id), error=type(exc).__name__)
+                time.sleep(delay)
+                delay = min(delay * 2, 4.0)
 
     def status(self, ray_job_id: str) -> tuple[str, str | None]:
         info = self.client.get_job_info(ray_job_id)

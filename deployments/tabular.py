@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+import time
 from typing import Any
 
 from ray import serve
@@ -41,6 +42,14 @@ def batching_options(config: dict[str, Any], *, default_size: int, default_wait:
     if not isinstance(wait, int | float) or isinstance(wait, bool) or not 0 <= wait <= 1:
         raise ValueError(f"batch_wait_timeout_s must be 0..1 seconds, not {wait!r}")
     return size, float(wait)
+
+
+def model_latency_metric() -> Any:
+    """Time per model call (one batch), by deployment, on Ray's Prometheus endpoint."""
+    from actors._metrics import histogram
+
+    return histogram("helio_model_batch_duration_ms", "Model call (one batch) latency in ms",
+                     [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000], ("deployment",))
 
 
 def apply_batching(method: Any, size: int, wait_s: float) -> None:
@@ -110,6 +119,7 @@ class TabularPredictor:
 
     def __init__(self, settings_overrides: dict[str, Any]) -> None:
         self.data_root = load_settings(**settings_overrides).resolved_data_root
+        self.latency = model_latency_metric()
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
         """`user_config` of the Serve config: batching, changed without a restart."""
@@ -133,7 +143,10 @@ class TabularPredictor:
         records = [r for request in requests for r in request["records"]]
         # On the replica's event loop, not a thread: a model thread would hold the GIL
         # against the loop, so requests arriving during a batch could not join the next.
+        started = time.perf_counter()
         rows = predict_records(model, features, records)
+        self.latency.observe((time.perf_counter() - started) * 1000,
+                             {"deployment": "TabularPredictor"})
         out: list[Any] = []
         start = 0
         for request in requests:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import Any
 
 from ray import serve
 
 from cluster.settings import load_settings
-from deployments.tabular import apply_batching, batching_options
+from deployments.tabular import apply_batching, batching_options, model_latency_metric
 from pipelines.text import ModelMissing, SentenceEncoder, resolve_model_dir
 
 
@@ -66,6 +67,7 @@ class TextEncoder:
         threads = settings.nlp_threads or os.cpu_count() or 1
         self.error: str | None = None
         self.encoder: SentenceEncoder | None = None
+        self.latency = model_latency_metric()
         try:
             self.encoder = SentenceEncoder(resolve_model_dir(settings.nlp_model_dir), threads)
         except ModelMissing as exc:
@@ -81,7 +83,9 @@ class TextEncoder:
         assert self.encoder is not None
         # On the event loop, not a thread (see TabularPredictor.predict): requests that
         # arrive meanwhile queue up and form the next batch.
+        started = time.perf_counter()
         vectors = self.encoder.encode(texts)
+        self.latency.observe((time.perf_counter() - started) * 1000, {"deployment": "TextEncoder"})
         return [list(map(float, v)) for v in vectors]
 
     async def embed(self, texts: list[str]) -> Any:

@@ -79,13 +79,31 @@ def ray_jobs_address(ray_session: None, ray_dashboard_port: int) -> str:
     while True:
         try:
             with urllib.request.urlopen(f"{address}/api/version", timeout=2):
-                return address
+                break
         except urllib.error.HTTPError:  # it answers (401 without the Ray token): it is up
-            return address
+            break
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+    # The dashboard answers before its job agent does ("No available agent to submit
+    # job"): run one no-op job, so every test finds job submission ready.
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    client = JobSubmissionClient(address)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            job = client.submit_job(entrypoint="true")
+            break
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+    while client.get_job_status(job) not in {JobStatus.SUCCEEDED, JobStatus.FAILED,
+                                             JobStatus.STOPPED}:
+        time.sleep(0.5)
+    return address
 
 
 @pytest.fixture(scope="session")

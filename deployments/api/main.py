@@ -104,6 +104,8 @@ def create_api(
         stats=context.live.stats,
         usage=context.usage,
         errors=context.errors,
+        metrics=context.metrics,
+        route_prefix=API_PREFIX,
         behind_serve=behind_serve,
     )
     if settings.cors_origins:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors.platform import LiveStats
 from deployments.api.errors import ErrorTracker
+from deployments.api.metrics import ReplicaMetrics
 from deployments.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from deployments.api.usage import UsageMeter
 
@@ -52,11 +53,16 @@ class GatewayMiddleware:
         stats: LiveStats | None = None,
         usage: UsageMeter | None = None,
         errors: ErrorTracker | None = None,
+        metrics: ReplicaMetrics | None = None,
+        route_prefix: str = "",
     ) -> None:
         self.app = app
         self.stats = stats
         self.usage = usage
         self.errors = errors
+        self.metrics = metrics
+        # Routers are included under this prefix; their routes' paths are relative to it.
+        self.route_prefix = route_prefix
         self.body_limit_for = body_limit_for
         self.access_log = access_log
         # Serve's own middleware already picked the request id (client's or generated), put it
@@ -134,6 +140,12 @@ class GatewayMiddleware:
             latency_ms = (time.perf_counter() - started) * 1000
             if self.stats is not None:
                 self.stats.observe(status_holder[0], latency_ms)
+            if self.metrics is not None:
+                # The route template (not the raw path) keeps label cardinality bounded.
+                template = getattr(scope.get("route"), "path", None)
+                route = f"{self.route_prefix}{template}" if template else "unmatched"
+                self.metrics.observe_request(route, str(scope.get("method")), status_holder[0],
+                                             latency_ms)
             principal = state.get("principal")
             if self.usage is not None and principal is not None:
                 self.usage.observe(principal, status_holder[0], latency_ms)

@@ -148,3 +148,14 @@ def test_dockerfile_and_compose_reference_existing_paths():
             host = volume.split(":", 1)[0]
             if host.startswith("."):
                 assert (ROOT / host).exists(), f"compose mounts missing {host}"
+
+
+def test_grafana_dashboard_queries_metrics_helio_defines():
+    dashboard = json.loads((KUBERAY / "grafana" / "helio-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 8
+    sources = "\n".join(p.read_text() for folder in ("deployments", "actors")
+                        for p in (ROOT / folder).rglob("*.py"))
+    for name in {m for e in exprs for m in re.findall(r"ray_(helio_\w+)", e)}:
+        base = re.sub(r"_(bucket|count|sum)$", "", name)
+        assert f'"{base}"' in sources, f"the dashboard queries {name}, which Helio never defines"

@@ -244,6 +244,24 @@ async def test_websocket_delivers_job_progress_through_serve(served, db):
         assert last["replicas"]["ApiIngress"] >= 1 and last["cpu_total"] >= 1
         assert last["running_jobs"] == 0 and last["memory_total_bytes"] > 0
         assert last["p50_ms"] is not None and last["p50_ms"] <= last["p99_ms"]
+
+        # Helio's application metrics reach Ray's Prometheus endpoint after traffic.
+        import ray
+
+        port = ray._private.worker.global_worker.node.metrics_export_port
+        deadline = time.monotonic() + 90
+        text = ""
+        while time.monotonic() < deadline:
+            await http.get("/api/v1/users/me", headers=headers)
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            if 'route="/api/v1/users/me"' in text and "helio_jobs_running" in text:
+                break
+            await asyncio.sleep(2)
+        helio = "\n".join(line[:160] for line in text.splitlines() if "helio_" in line)
+        assert 'helio_http_requests_total{' in text and 'route="/api/v1/users/me"' in text, \
+            f"port {port}: {helio[-3000:]}"
+        assert "helio_http_request_duration_ms_bucket" in text
+        assert "helio_jobs_running" in text and "helio_rate_limit_allowed_total" in text
         statuses = [e["status"] for e in seen]
         assert statuses[-1] == "succeeded", seen
         assert "running" in statuses and seen[-1].get("progress") == 1.0
