@@ -69,11 +69,10 @@ class LiveFeed:
                 log.warning("live_metrics_failed", error=type(exc).__name__)
 
     async def stop(self) -> None:
-        for task in (self._task,):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
         self._task = None
         if self.local is not None:
             await self.local.stop()
