@@ -9,12 +9,13 @@ const PALETTE = ['#1d4ed8', '#dc2626', '#059669', '#d97706', '#7c3aed', '#0891b2
 export const color = (i: number): string => PALETTE[i % PALETTE.length] ?? '#1d4ed8';
 
 /** A live time series (uPlot: canvas, cheap to update once a second). */
-export function LiveChart({ title, times, series, height = 180, unit = '' }: {
+export function LiveChart({ title, times, series, height = 180, unit = '', windowSeconds = 120 }: {
   title: string;
   times: number[];
   series: Series[];
   height?: number;
   unit?: string;
+  windowSeconds?: number;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -29,7 +30,8 @@ export function LiveChart({ title, times, series, height = 180, unit = '' }: {
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2,
         value: (_u: uPlot, v: number | null) => (v == null ? '–' : `${v.toFixed(2)}${unit}`) }))],
       axes: [{}, { size: 50 }],
-      scales: { x: { time: true } },
+      // A rolling window ending at the newest point (stable even with one point).
+      scales: { x: { time: true, range: (_u, _min, max) => [max - windowSeconds, max] } },
       legend: { live: false },
     };
     plot.current = new uPlot(options, [times, ...series.map((s) => s.values)], el);
@@ -42,7 +44,7 @@ export function LiveChart({ title, times, series, height = 180, unit = '' }: {
     };
     // Rebuild only when the set of series changes; data updates go through setData.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [labels, height, unit]);
+  }, [labels, height, unit, windowSeconds]);
 
   useEffect(() => {
     plot.current?.setData([times, ...series.map((s) => s.values)]);
