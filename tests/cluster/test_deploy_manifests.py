@@ -1,5 +1,5 @@
-"""Deployment artifacts validate: KubeRay CRs against the CRD schemas in
-../shared/kuberay/crds, built-in kinds against Kubernetes' schemas, kustomize overlays
+"""Deployment artifacts validate: KubeRay CRs against the KubeRay CRD schemas (vendored in
+kuberay/crds), built-in kinds against Kubernetes' schemas, kustomize overlays
 rendered and checked, cluster.yaml against the ray wheel's launcher schema, and the
 Dockerfile / compose file only reference paths that exist."""
 
@@ -20,7 +20,8 @@ from cluster.kuberay import SERVE_CONFIG_FILE, render, serve_config_v2
 from tests.conftest import REQUIRE_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
-CRDS = ROOT.parent / "shared" / "kuberay" / "crds"
+# The KubeRay v1.7.0 CRDs, vendored (kuberay/crds/SOURCE.txt) so validation is hermetic.
+CRDS = ROOT / "kuberay" / "crds"
 KUBERAY = ROOT / "kuberay"
 
 
