@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { api, problemMessage, type TrainSpec } from '../api';
+import { api, type TrainSpec } from '../api';
 import { canWrite } from '../auth/authSlice';
 import { ErrorText } from '../components/ErrorText';
 import { JobProgress } from '../components/JobProgress';
@@ -183,7 +183,7 @@ export default function Models() {
         ))}
       </ul>
       {selected && <ModelDetail key={selected} name={selected} writer={canWrite(role)} />}
-      {data?.items.length === 0 && <p className="muted">{problemMessage(undefined) || 'No models yet.'}</p>}
+      {data?.items.length === 0 && <p className="muted">No models yet.</p>}
     </section>
   );
 }
