@@ -27,6 +27,7 @@ from actors import names
 from actors._handles import NamedActor
 from actors._metrics import counter
 from actors._redis import KEY_PREFIX, connect
+from actors._tasks import cancel_and_wait
 
 
 @dataclass
@@ -308,13 +309,8 @@ class ReplicaCache:
             self._poller = asyncio.get_running_loop().create_task(self._poll_versions())
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            try:
-                await self._poller
-            except asyncio.CancelledError:
-                pass
-            self._poller = None
+        await cancel_and_wait(self._poller)
+        self._poller = None
 
     async def _poll_versions(self) -> None:
         while True:

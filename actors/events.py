@@ -17,6 +17,7 @@ import structlog
 
 from actors import names
 from actors._handles import NamedActor
+from actors._tasks import cancel_and_wait
 
 log = structlog.get_logger("helio.events")
 
@@ -160,7 +161,4 @@ class EventStream:
         return value
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait(self._task)

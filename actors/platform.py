@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import structlog
 
 from actors import names
+from actors._tasks import cancel_and_wait
 
 log = structlog.get_logger("helio.platform")
 
@@ -132,11 +132,8 @@ class PlatformMetrics:
             last = now
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
 
 def cluster_state() -> dict[str, Any]:

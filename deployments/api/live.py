@@ -5,7 +5,6 @@ an in-process aggregator when the API runs outside Ray."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from typing import Any
 
@@ -13,6 +12,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actors._tasks import cancel_and_wait
 from actors.cache import ReplicaCache
 from actors.events import EventStream
 from actors.platform import LiveStats, PlatformMetrics, get_or_create_platform_metrics
@@ -69,10 +69,7 @@ class LiveFeed:
                 log.warning("live_metrics_failed", error=type(exc).__name__)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait(self._task)
         self._task = None
         if self.local is not None:
             await self.local.stop()

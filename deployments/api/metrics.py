@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from actors._metrics import counter, histogram
+from actors._tasks import cancel_and_wait
 from actors.cache import ReplicaCache
 from actors.rate_limiter import ReplicaLimiter
 
@@ -96,10 +97,5 @@ class ReplicaMetrics:
                     self._sent[name] = counters[field]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

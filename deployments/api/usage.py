@@ -4,7 +4,6 @@ the replica and added to `usage_hourly` every few seconds (never a write per req
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from actors._tasks import cancel_and_wait
 from cluster.models import UsageHourly
 
 log = structlog.get_logger("helio.usage")
@@ -87,9 +87,6 @@ class UsageMeter:
                     continue  # another replica inserted this hour's row first: update it
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         await self.flush()
