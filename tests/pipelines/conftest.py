@@ -51,6 +51,17 @@ async def upload(client: httpx.AsyncClient, headers: dict[str, str], name: str,
                              data={"name": name, **form})
 
 
+async def start_pipeline(client: httpx.AsyncClient, headers: dict[str, str], name: str,
+                         spec: dict[str, Any]) -> str:
+    """Save a pipeline and start a run; the run's job id."""
+    created = await client.post("/api/v1/pipelines", headers=headers,
+                                json={"name": name, "spec": spec})
+    assert created.status_code == 201, created.text
+    run = await client.post(f"/api/v1/pipelines/{created.json()['id']}/runs", headers=headers)
+    assert run.status_code == 202, run.text
+    return str(run.json()["id"])
+
+
 async def wait_job(client: httpx.AsyncClient, headers: dict[str, str], job_id: str,
                    timeout_s: float = 180.0, until: set[str] | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from cluster.migrate import upgrade
 from cluster.models import Role
 from tests.conftest import Users, bearer
-from tests.pipelines.conftest import upload, wait_job
+from tests.pipelines.conftest import start_pipeline, upload, wait_job
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -37,15 +37,6 @@ def database_url(postgres_url: str) -> str:
 @pytest.fixture
 async def analyst(db, ray_client) -> dict[str, str]:
     return bearer(await Users(db, ray_client).token_for(Role.analyst))
-
-
-async def _pipeline(client, headers, name, spec) -> str:
-    created = await client.post("/api/v1/pipelines", headers=headers,
-                                json={"name": name, "spec": spec})
-    assert created.status_code == 201, created.text
-    run = await client.post(f"/api/v1/pipelines/{created.json()['id']}/runs", headers=headers)
-    assert run.status_code == 202, run.text
-    return str(run.json()["id"])
 
 
 async def _versions(client, headers, name) -> list[int]:
@@ -75,11 +66,11 @@ def _big_parquet(path: Path, rows: int) -> bytes:
 
 async def test_failing_run_keeps_the_previous_version(ray_client, analyst):
     await upload(ray_client, analyst, "src", b"a,b\n1,x\n2,y\n0,z\n")
-    ok = await wait_job(ray_client, analyst, await _pipeline(
+    ok = await wait_job(ray_client, analyst, await start_pipeline(
         ray_client, analyst, "good", {"source": {"dataset": "src"}, "steps": [],
                                       "sink": {"dataset": "dst"}}))
     assert ok["status"] == "succeeded"
-    bad = await wait_job(ray_client, analyst, await _pipeline(
+    bad = await wait_job(ray_client, analyst, await start_pipeline(
         ray_client, analyst, "bad", {"source": {"dataset": "src"}, "steps": [
             {"op": "cast", "columns": {"b": "int"}}], "sink": {"dataset": "dst"}}))
     assert bad["status"] == "failed"
@@ -95,7 +86,7 @@ async def test_cancel_and_kill_mid_write_publish_nothing(ray_client, analyst, tm
     spec = {"source": {"dataset": "big"}, "steps": [
         {"op": "derive", "column": "y", "expr": "x0 * x1 + sqrt(x2)"},
         {"op": "dedupe", "columns": ["id"]}], "sink": {"dataset": "big_out"}}
-    job_id = await _pipeline(ray_client, analyst, "slow", spec)
+    job_id = await start_pipeline(ray_client, analyst, "slow", spec)
     await wait_job(ray_client, analyst, job_id, until={"running"})
     cancelled = await ray_client.post(f"/api/v1/jobs/{job_id}/cancel", headers=analyst)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
@@ -132,7 +123,7 @@ async def test_out_of_core_pipeline_with_bounded_memory(ray_client, analyst, tmp
     assert in_memory > 4 * OBJECT_STORE_BYTES
     assert (await upload(ray_client, analyst, "huge", content,
                          filename="huge.parquet")).status_code == 201
-    job = await wait_job(ray_client, analyst, await _pipeline(
+    job = await wait_job(ray_client, analyst, await start_pipeline(
         ray_client, analyst, "ooc", {"source": {"dataset": "huge"}, "steps": [
             {"op": "filter", "expr": "x0 < 0.5"},
             {"op": "derive", "column": "z", "expr": "x1 + x2"},
@@ -221,7 +212,7 @@ async def test_websocket_delivers_job_progress_through_serve(served, db):
         async with websockets.connect(f"{ws_url}?token={token}") as ws:
             assert json.loads(await ws.recv())["type"] == "hello"
             await upload(http, headers, "ws_src", b"a\n" + b"1\n" * 1000)
-            job_id = await _pipeline(http, headers, "ws", {
+            job_id = await start_pipeline(http, headers, "ws", {
                 "source": {"dataset": "ws_src"}, "steps": [{"op": "dedupe"}],
                 "sink": {"dataset": "ws_dst"}})
             seen: list[dict] = []

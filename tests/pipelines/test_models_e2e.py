@@ -16,7 +16,7 @@ from cluster.models import Role
 from pipelines import registry
 from pipelines.training import prepare_frame
 from tests.conftest import Users, bearer
-from tests.pipelines.conftest import upload, wait_job
+from tests.pipelines.conftest import start_pipeline, upload, wait_job
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -176,12 +176,8 @@ async def test_train_promote_and_predict_over_http(served, db, tmp_path):
                 "name": "bad", "spec": {**spec, "steps": steps}})
             assert bad_spec.status_code == 422, bad_spec.text
             assert bad_spec.json()["errors"][0]["loc"] == ["body", *loc]
-        pipeline = await http.post("/api/v1/pipelines", headers=analyst,
-                                   json={"name": "score", "spec": spec})
-        assert pipeline.status_code == 201, pipeline.text
-        run = await http.post(f"/api/v1/pipelines/{pipeline.json()['id']}/runs",
-                              headers=analyst)
-        job = await wait_job(http, analyst, run.json()["id"], timeout_s=240)
+        job = await wait_job(http, analyst, await start_pipeline(http, analyst, "score", spec),
+                             timeout_s=240)
         assert job["status"] == "succeeded", job
         scored = (await http.get("/api/v1/datasets", headers=analyst,
                                  params={"search": "scored"})).json()["items"][0]

@@ -14,7 +14,7 @@ from cluster.migrate import upgrade
 from cluster.models import Role
 from pipelines.text import SentenceEncoder, resolve_model_dir
 from tests.conftest import Users, bearer
-from tests.pipelines.conftest import upload, wait_job
+from tests.pipelines.conftest import start_pipeline, upload, wait_job
 
 TEXTS = ["The cat sat on the mat.", "Stocks fell sharply on Monday.",
          "A short sentence.", "Ray Serve batches requests to use the CPU well. " * 5]
@@ -230,12 +230,8 @@ async def test_text_models_and_embed_step_through_serve(served, db, tmp_path):
                                                        "output": "text"}]}})
         assert bad.status_code == 422
         assert bad.json()["errors"][0]["loc"] == ["body", "spec", "steps", "0", "output"]
-        pipeline = await http.post("/api/v1/pipelines", headers=analyst,
-                                   json={"name": "embed", "spec": spec})
-        assert pipeline.status_code == 201, pipeline.text
-        run = await http.post(f"/api/v1/pipelines/{pipeline.json()['id']}/runs",
-                              headers=analyst)
-        job = await wait_job(http, analyst, run.json()["id"], timeout_s=240)
+        job = await wait_job(http, analyst, await start_pipeline(http, analyst, "embed", spec),
+                             timeout_s=240)
         assert job["status"] == "succeeded", job
         out = (await http.get("/api/v1/datasets", headers=analyst,
                               params={"search": "topics_scored"})).json()["items"][0]
