@@ -332,15 +332,39 @@ def kuberay_config(
 
 
 @app.command()
-def deploy() -> None:
-    """Push deployments/serve_config.yaml to a running cluster (RAY_ADDRESS or local head)."""
+def deploy(
+    config: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, readable=True,
+        help="A Serve config (the format of deployments/serve_config.yaml); default: that "
+             "file")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for RUNNING")] = 300.0,
+) -> None:
+    """Push the Serve config to a running cluster (RAY_ADDRESS or the local head) and wait
+    until every application is RUNNING. Serve replaces replicas in a rolling update: the
+    old ones keep answering until new ones are up."""
+    import yaml
+
     from cluster.local_ray import cluster_env
+    from cluster.serve_deploy import DeployError, load_serve_config, render_serve_config
     from cluster.serve_deploy import deploy as push
-    from cluster.serve_deploy import render_serve_config
 
     settings = _settings()
     dashboard = _dashboard_url(settings, _ray_address(settings))
-    push(dashboard, render_serve_config(settings), cluster_env(settings))
+    try:
+        base = load_serve_config(config)
+    except (OSError, yaml.YAMLError) as exc:
+        console.print(f"[red]Cannot read the Serve config {config}:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if not isinstance(base, dict) or not isinstance(base.get("applications"), list):
+        console.print(f"[red]{config} is not a Serve config:[/red] it needs an `applications` "
+                      "list (see deployments/serve_config.yaml)")
+        raise typer.Exit(2)
+    try:
+        push(dashboard, render_serve_config(settings, base), cluster_env(settings),
+             timeout_s=timeout)
+    except (DeployError, httpx.HTTPError) as exc:
+        console.print(f"[red]Deploy failed:[/red] {exc}")
+        raise typer.Exit(1) from None
     console.print(f"[green]Deployed to {dashboard}[/green]")
 
 

@@ -101,10 +101,10 @@ def _environ(pid: int) -> bytes:
         return b""
 
 
-def _pids_marked(marker: str) -> list[int]:
+def _pids_marked(marker: str, variable: str = HEAD_MARKER) -> list[int]:
     """Pids whose environment carries our marker: every process the head started inherits it
     (raylet, GCS, dashboard, workers, and the HAProxy that a Serve actor spawns)."""
-    needle = f"{HEAD_MARKER}={marker}".encode() + b"\0"
+    needle = f"{variable}={marker}".encode() + b"\0"
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
@@ -183,6 +183,12 @@ def stop_head(settings: Settings, grace_s: float = 5.0) -> list[int]:
             pass
     (settings.home / RUN_FILE).unlink(missing_ok=True)
     return targets
+
+
+def marked_processes(variable: str, marker: str) -> list[int]:
+    """Every live process started with `variable=marker` in its environment, and their
+    descendants: the processes of one `ray start`, to stop by pid."""
+    return _with_descendants(_pids_marked(marker, variable))
 
 
 def _with_descendants(roots: list[int]) -> list[int]:

@@ -11,6 +11,7 @@ held whole in memory, so datasets larger than the object store go through.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import uuid
@@ -106,21 +107,31 @@ def _partition_writer(batch: pa.Table, *, sql: str, hash_sql: str, directory: st
     to `directory/__p=<n>/`."""
     table = kernels.run_sql(sql, [], {"t": batch}) if sql else batch
     if table.num_rows == 0 and empty_ok:
-        return pa.table({"written": pa.array([0], pa.int64())})
+        return pa.table({"written": pa.array([0], pa.int64()),
+                         "files": pa.array([[]], pa.list_(pa.string()))})
     keyed = kernels.run_sql(hash_sql, [], {"t": table})
+    files: list[str] = []
     # Arrow IPC, uncompressed: shuffle files are written once and read once, locally.
     pads.write_dataset(
         keyed, directory, format="ipc",
         partitioning=pads.partitioning(pa.schema([("__p", pa.int32())]), flavor="hive"),
         basename_template=f"{uuid.uuid4().hex}-{{i}}.arrow",
         existing_data_behavior="overwrite_or_ignore",
+        file_visitor=lambda written: files.append(written.path),
     )
-    return pa.table({"written": pa.array([table.num_rows], pa.int64())})
+    return pa.table({"written": pa.array([table.num_rows], pa.int64()),
+                     "files": pa.array([files], pa.list_(pa.string()))})
+
+
+MANIFEST = "_committed.json"
 
 
 def _read_partition(directory: str, partition: int) -> pa.Table | None:
-    part_dir = Path(directory) / f"__p={partition}"
-    files = sorted(str(p) for p in part_dir.glob("*.arrow")) if part_dir.exists() else []
+    # Only files that a successful map task reported: a task retried after its node was lost
+    # (or its worker died) may have left files behind, and reading those would count rows
+    # twice.
+    committed: dict[str, list[str]] = json.loads((Path(directory) / MANIFEST).read_text())
+    files = committed.get(str(partition), [])
     if not files:
         return None
     table = pads.dataset(files, format="ipc").to_table()
@@ -176,8 +187,15 @@ class Executor:
             _partition_writer, batch_format="pyarrow", batch_size=BATCH_ROWS,
             zero_copy_batch=True,
             fn_kwargs={"sql": pre_sql, "hash_sql": hash_sql, "directory": str(directory)})
-        for _ in written.iter_batches(batch_size=None):
-            pass  # drive the map side to completion (a barrier, as every shuffle is)
+        committed: dict[str, list[str]] = {}
+        # Drive the map side to completion (a barrier, as every shuffle is), keeping the files
+        # of the attempts that succeeded.
+        for batch in written.iter_batches(batch_size=None, batch_format="pyarrow"):
+            for files in batch.column("files").to_pylist():
+                for path in files:
+                    partition = Path(path).parent.name.removeprefix("__p=")
+                    committed.setdefault(partition, []).append(path)
+        (directory / MANIFEST).write_text(json.dumps(committed))
         return str(directory)
 
     def _reduce_ds(self, partitions: int, *, sql: str, index: int,

@@ -268,8 +268,24 @@ def _with_progress(driver: Driver, work: Callable[[], Any], fraction: Callable[[
 
 # ------------------------------------------------------------------ handlers
 
+def connect_ray() -> None:
+    """Join the cluster this job runs on, with the Ray Data settings Helio's jobs rely on.
+
+    Parquet is read through Ray Data's task-based (V1) reader: 2.60's default V2 reader
+    lists files on a pool of `FooterReader` actors spread over the cluster, and a worker
+    node lost while they run fails the read outright, where tasks are simply retried on
+    the nodes that are left (tests/pipelines/test_multinode.py).
+    """
+    import ray
+    from ray.data import DataContext
+
+    ray.init(ignore_reinit_error=True, log_to_driver=True)
+    DataContext.get_current().use_datasource_v2 = False
+
+
 def run_pipeline(driver: Driver, job: Job) -> dict[str, Any]:
     import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     started = time.perf_counter()
     pipeline = s.PipelineSpec.model_validate(job.spec["pipeline"])
@@ -296,8 +312,12 @@ def run_pipeline(driver: Driver, job: Job) -> dict[str, Any]:
         return models[key]
 
     schemas = s.validate_steps(pipeline.steps, source.schema, lookup, models=model_info)
-    ray.init(ignore_reinit_error=True, log_to_driver=True)
-    stats: Any = ray.remote(engine.StepStats).options(num_cpus=0).remote()
+    connect_ray()
+    # Bookkeeping lives next to this driver: a worker node that goes away mid-run must not
+    # take the step counters (and with them the run) along.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    stats: Any = ray.remote(engine.StepStats).options(num_cpus=0,
+                                                      scheduling_strategy=here).remote()
     scratch = driver.root.job_dir(driver.job_id) / "scratch"
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
     needs_nlp = any(isinstance(step, s.Embed) or (isinstance(step, s.Predict) and any(
@@ -376,7 +396,7 @@ def run_sql_ingest(driver: Driver, job: Job) -> dict[str, Any]:
         raise JobFailed(f"SQL source '{name}' is not configured on the cluster "
                         "(HELIO_SQL_SOURCES)")
     dsn = _libpq_dsn(url.get_secret_value())
-    ray.init(ignore_reinit_error=True, log_to_driver=True)
+    connect_ray()
     staged = driver.staging_for(spec["dataset"])
 
     def connect() -> Any:
@@ -419,7 +439,7 @@ def run_query_job(driver: Driver, job: Job) -> dict[str, Any]:
 
     source = driver.resolve(job.spec["dataset_id"], job.spec.get("version"))
     query = Query.model_validate(job.spec["query"])
-    ray.init(ignore_reinit_error=True, log_to_driver=True)
+    connect_ray()
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
     result = asyncio.run(execute_on_ray(query, source.schema, source.files,
                                         driver.settings.resolved_data_root,
@@ -443,7 +463,7 @@ def run_training(driver: Driver, job: Job) -> dict[str, Any]:
     if problems:
         raise JobFailed("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
     driver.progress(0.05, force=True)
-    ray.init(ignore_reinit_error=True, log_to_driver=True)
+    connect_ray()
     encoder: dict[str, Any] | None = None
     if spec.task == "text_classification":
         import ray.data
@@ -543,7 +563,7 @@ def run_index(driver: Driver, job: Job) -> dict[str, Any]:
     try:
         model_dir = _model_dir(driver)
         source = driver.resolve(spec["dataset_id"], spec.get("version"))
-        ray.init(ignore_reinit_error=True, log_to_driver=True)
+        connect_ray()
         target = driver.root.root / "indexes" / str(index_id)
         shutil.rmtree(target, ignore_errors=True)
 

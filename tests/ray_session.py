@@ -111,7 +111,9 @@ def serve_http_port(ray_session: None) -> int:
     from ray import serve
 
     port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    # One proxy, on the head: the worker nodes that multi-node tests add run on this same
+    # machine, where a proxy per node (Helio's EveryNode) would contend for this one port.
+    serve.start(http_options={"host": "127.0.0.1", "port": port}, proxy_location="HeadOnly")
     return port
 
 

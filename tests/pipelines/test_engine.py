@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,22 @@ def test_unknown_columns_and_type_errors_point_at_the_field(events):
         with pytest.raises(s.SpecError) as info:
             s.validate_steps(spec.steps, schema)
         assert info.value.loc == loc, (steps, info.value.message)
+
+
+def test_a_shuffle_reads_only_the_files_of_successful_map_tasks(tmp_path):
+    """A map task retried after its node was lost may leave files behind: the reduce side
+    reads the manifest of reported files, not whatever lies in the directory."""
+    directory = tmp_path / "shuffle"
+    batch = pa.table({"k": [1, 2, 3], "v": [10, 20, 30]})
+    result = engine._partition_writer(batch, sql="", directory=str(directory),
+                                      hash_sql="SELECT *, CAST(0 AS INTEGER) AS __p FROM t")
+    (files,) = result.column("files").to_pylist()
+    assert result.column("written").to_pylist() == [3] and len(files) == 1
+    # An orphan from a failed attempt, next to the committed file.
+    pa.ipc.new_file(directory / "__p=0" / "orphan.arrow", batch.schema).close()
+    engine._partition_writer(batch, sql="", directory=str(directory),
+                             hash_sql="SELECT *, CAST(0 AS INTEGER) AS __p FROM t")
+    (directory / engine.MANIFEST).write_text(json.dumps({"0": files}))
+    table = engine._read_partition(str(directory), 0)
+    assert table is not None and table.num_rows == 3
+    assert engine._read_partition(str(directory), 1) is None
