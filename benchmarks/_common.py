@@ -115,3 +115,50 @@ def set_plan(base: str, admin_token: str, role: str, klass: str, per_minute: int
     httpx.put(f"{base}/api/v1/rate-limits", headers=auth, json={"items": items},
               timeout=30).raise_for_status()
     time.sleep(1.0)  # every replica's L1 picks the change up within a poll interval
+
+
+PLANS = ["basic", "pro", "team"]
+
+
+def customers(n: int, seed: int = 7) -> Any:
+    """A churn dataset: age, income, plan (categorical), member (bool) -> churned yes/no."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 80, n)
+    income = rng.normal(60, 20, n).round(3)
+    plan = rng.choice(PLANS, n)
+    member = rng.random(n) < 0.4
+    logit = 0.05 * (age - 45) - 0.03 * (income - 60) + np.where(plan == "basic", 1.0, -0.6)
+    churned = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return pd.DataFrame({"age": age, "income": income, "plan": plan, "member": member,
+                         "churned": churned})
+
+
+def train_churn(base: str, auth: dict[str, str], frame: Any) -> tuple[dict[str, Any],
+                                                                      list[dict[str, Any]]]:
+    """Upload `frame` as dataset `customers` and train model `churn` (HGB) through the API;
+    the finished job and the version's feature schema."""
+    import io
+
+    csv = io.BytesIO()
+    frame.to_csv(csv, index=False)
+    httpx.post(f"{base}/api/v1/datasets", headers=auth, timeout=120,
+               files={"file": ("customers.csv", csv.getvalue())},
+               data={"name": "customers"}).raise_for_status()
+    job = httpx.post(f"{base}/api/v1/models/train", headers=auth, timeout=60, json={
+        "model": "churn", "dataset": "customers", "target": "churned",
+        "task": "classification", "algorithm": "hist_gradient_boosting"}).json()
+    deadline = time.monotonic() + 300
+    while True:
+        job = httpx.get(f"{base}/api/v1/jobs/{job['id']}", headers=auth, timeout=30).json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        if time.monotonic() > deadline:
+            sys.exit("training did not finish in 300 s")
+        time.sleep(1)
+    if job["status"] != "succeeded":
+        sys.exit(f"training failed: {job.get('error')}")
+    model = httpx.get(f"{base}/api/v1/models/churn", headers=auth, timeout=30).json()
+    return job, model["versions"][0]["features"]

@@ -24,7 +24,6 @@ benchmarks/results/serving.json. Run from the repository root.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
@@ -39,9 +38,8 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
-from _common import BIN, ROOT, helio_cluster, login, measure, set_plan
+from _common import BIN, ROOT, customers, helio_cluster, login, measure, set_plan, train_churn
 
-PLANS = ["basic", "pro", "team"]
 WORDS = ("the a customer quickly reported that our new dashboard shows revenue growth in "
          "every region while support tickets about billing errors dropped after the last "
          "release of the mobile app and the team plans to expand analytics for small "
@@ -99,18 +97,6 @@ request = function()
   return wrk.format(nil, nil, nil, '{"texts":[' .. table.concat(texts, ",") .. ']}')
 end
 """
-
-
-def customers(n: int, seed: int = 7) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    age = rng.integers(18, 80, n)
-    income = rng.normal(60, 20, n).round(3)
-    plan = rng.choice(PLANS, n)
-    member = rng.random(n) < 0.4
-    logit = 0.05 * (age - 45) - 0.03 * (income - 60) + np.where(plan == "basic", 1.0, -0.6)
-    churned = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
-    return pd.DataFrame({"age": age, "income": income, "plan": plan, "member": member,
-                         "churned": churned})
 
 
 def random_sentences(n: int, seed: int = 3) -> list[str]:
@@ -236,26 +222,7 @@ def main() -> None:
         key = httpx.post(f"{base}/api/v1/api-keys", headers=auth, timeout=30,
                          json={"name": "bench", "role": "app"}).json()["key"]
         app = {"X-API-Key": key}
-        csv = io.BytesIO()
-        frame.to_csv(csv, index=False)
-        httpx.post(f"{base}/api/v1/datasets", headers=auth, timeout=120,
-                   files={"file": ("customers.csv", csv.getvalue())},
-                   data={"name": "customers"}).raise_for_status()
-        job = httpx.post(f"{base}/api/v1/models/train", headers=auth, timeout=60, json={
-            "model": "churn", "dataset": "customers", "target": "churned",
-            "task": "classification", "algorithm": "hist_gradient_boosting"}).json()
-        deadline = time.monotonic() + 300
-        while True:
-            job = httpx.get(f"{base}/api/v1/jobs/{job['id']}", headers=auth, timeout=30).json()
-            if job["status"] in ("succeeded", "failed", "cancelled"):
-                break
-            if time.monotonic() > deadline:
-                sys.exit("training did not finish in 300 s")
-            time.sleep(1)
-        if job["status"] != "succeeded":
-            sys.exit(f"training failed: {job.get('error')}")
-        model = httpx.get(f"{base}/api/v1/models/churn", headers=auth, timeout=30).json()
-        features = model["versions"][0]["features"]
+        job, features = train_churn(base, auth, frame)
         print(f"trained churn v1: accuracy {job['result']['metrics']['accuracy']:.3f}",
               flush=True)
 

@@ -69,3 +69,29 @@ def test_production_refuses_to_start_without_a_secret(tmp_path):
     result = runner.invoke(app, ["up", "--detach"], env=env)
     assert result.exit_code == 2
     assert "HELIO_JWT_SECRET is required" in result.output
+
+
+def _text(result) -> str:
+    return " ".join(result.output.split())  # rich wraps long lines
+
+
+def test_deploy_refuses_a_file_that_is_not_a_serve_config(tmp_path):
+    env = {**_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"),
+           "RAY_ADDRESS": "http://127.0.0.1:9"}  # never reached: the file is checked first
+    not_config = tmp_path / "values.yaml"
+    not_config.write_text("replicas: 3\n")
+    result = runner.invoke(app, ["deploy", "--config", str(not_config)], env=env)
+    assert result.exit_code == 2 and "is not a Serve config" in _text(result), result.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("applications: [\n")
+    result = runner.invoke(app, ["deploy", "--config", str(broken)], env=env)
+    assert result.exit_code == 2 and "Cannot read the Serve config" in _text(result)
+    missing = runner.invoke(app, ["deploy", "--config", str(tmp_path / "nope.yaml")], env=env)
+    assert missing.exit_code == 2
+
+
+def test_deploy_reports_an_unreachable_cluster(tmp_path):
+    env = {**_env(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"),
+           "RAY_ADDRESS": "http://127.0.0.1:9"}
+    result = runner.invoke(app, ["deploy"], env=env)
+    assert result.exit_code == 1 and "Deploy failed" in _text(result), result.output
