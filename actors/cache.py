@@ -231,9 +231,7 @@ def get_or_create_cache(max_bytes: int, redis_url: str | None,
 
     return (
         ray.remote(CacheActor)
-        .options(name=names.CACHE, namespace=namespace, lifetime="detached",
-                 get_if_exists=True, max_restarts=-1, max_task_retries=-1, num_cpus=0,
-                 max_concurrency=1000)
+        .options(**names.actor_options(names.CACHE, namespace, max_concurrency=1000))
         .remote(max_bytes, redis_url, f"{KEY_PREFIX}{namespace}:")
     )
 
@@ -313,13 +311,27 @@ class ReplicaCache:
         self._poller = None
 
     async def _poll_versions(self) -> None:
+        swept = time.monotonic()
         while True:
             await asyncio.sleep(self._poll)
+            if time.monotonic() - swept >= self._ttl:
+                self.sweep()
+                swept = time.monotonic()
             try:
                 await self.sync_versions()
             except Exception as exc:  # the actor restarts: keep polling
                 self.counters["errors"] += 1
                 self.log.debug("cache_version_poll_failed", error=type(exc).__name__)
+
+    def sweep(self) -> int:
+        """Drop expired L1 entries. Keys that are never asked for again (a new prediction
+        input, a new query) would otherwise stay until the L1 is full: memory that grows
+        for minutes under steady traffic and then drops (benchmarks/soak.py)."""
+        now = time.monotonic()
+        expired = [key for key, (expires, _, _) in self._l1.items() if expires < now]
+        for key in expired:
+            del self._l1[key]
+        return len(expired)
 
     async def sync_versions(self) -> None:
         seq, changed = await self.backend.tag_versions(self._seq)

@@ -74,9 +74,7 @@ def get_or_create_event_hub(namespace: str = names.NAMESPACE) -> Any:
     import ray
 
     return (ray.remote(EventHubActor)
-            .options(name=names.EVENTS, namespace=namespace, lifetime="detached",
-                     get_if_exists=True, max_restarts=-1, max_task_retries=-1, num_cpus=0,
-                     max_concurrency=1000)
+            .options(**names.actor_options(names.EVENTS, namespace, max_concurrency=1000))
             .remote())
 
 

@@ -203,6 +203,5 @@ def get_or_create_platform_metrics(namespace: str = names.NAMESPACE) -> Any:
     import ray
 
     return (ray.remote(PlatformMetricsActor)
-            .options(name=names.PLATFORM_METRICS, namespace=namespace, lifetime="detached",
-                     get_if_exists=True, max_restarts=-1, max_task_retries=-1, num_cpus=0)
+            .options(**names.actor_options(names.PLATFORM_METRICS, namespace))
             .remote(namespace))

@@ -237,9 +237,7 @@ def get_or_create_rate_limiter(redis_url: str | None, namespace: str = names.NAM
 
     return (
         ray.remote(RateLimiterActor)
-        .options(name=names.RATE_LIMITER, namespace=namespace, lifetime="detached",
-                 get_if_exists=True, max_restarts=-1, max_task_retries=-1, num_cpus=0,
-                 max_concurrency=1000)
+        .options(**names.actor_options(names.RATE_LIMITER, namespace, max_concurrency=1000))
         .remote(redis_url, f"{KEY_PREFIX}{namespace}:")
     )
 

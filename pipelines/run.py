@@ -316,8 +316,8 @@ def run_pipeline(driver: Driver, job: Job) -> dict[str, Any]:
     # Bookkeeping lives next to this driver: a worker node that goes away mid-run must not
     # take the step counters (and with them the run) along.
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    stats: Any = ray.remote(engine.StepStats).options(num_cpus=0,
-                                                      scheduling_strategy=here).remote()
+    stats: Any = ray.remote(engine.StepStats).options(
+        num_cpus=0, scheduling_strategy=here, enable_task_events=False).remote()
     scratch = driver.root.job_dir(driver.job_id) / "scratch"
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
     needs_nlp = any(isinstance(step, s.Embed) or (isinstance(step, s.Predict) and any(

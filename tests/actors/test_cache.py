@@ -90,3 +90,22 @@ async def test_tag_invalidation_reaches_every_replica_l1(ray_session, actor_name
     assert [await r.cached("x", 60, ("grp",), compute) for r in replicas] == [2, 2, 2]
     for r in replicas:
         await r.stop()
+
+
+async def test_replica_l1_drops_expired_entries_that_are_never_read_again():
+    from actors.cache import LocalCacheBackend
+
+    cache = ReplicaCache(LocalCacheBackend(1 << 20, None), l1_ttl_s=0.5, poll_interval_s=0.05)
+
+    async def compute() -> dict[str, int]:
+        return {"v": 1}
+
+    for i in range(50):  # one-off keys, as unique prediction inputs are
+        await cache.cached(f"once:{i}", 60.0, (), compute, l1_ttl_s=0.1)
+    await cache.cached("kept", 60.0, (), compute)
+    assert len(cache._l1) == 51
+    await asyncio.sleep(0.2)
+    assert cache.sweep() == 50 and list(cache._l1) == ["kept"]
+    await asyncio.sleep(1.2)  # the poller sweeps once per L1 TTL
+    assert not cache._l1
+    await cache.stop()
