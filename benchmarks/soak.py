@@ -213,6 +213,8 @@ def process_name(pid: int) -> str:
     if argv[0].startswith("ray::"):
         # Ray appends the method a worker is running (ray::CacheActor.get): the actor's name.
         return argv[0].split()[0].split(".")[0]
+    if len(argv) > 1 and argv[1] == "-c":
+        return "python -c"
     scripts = [Path(a).name for a in argv[1:] if a.endswith(".py")]
     if scripts:
         return scripts[0]
