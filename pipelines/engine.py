@@ -33,6 +33,8 @@ from pipelines.tables import CANONICAL
 # Target bytes per shuffle partition: what one DuckDB reduce holds at once.
 PARTITION_BYTES = 64 << 20
 BATCH_ROWS = 256 * 1024
+# Written by a shuffle's driver: partition -> the files that successful map tasks reported.
+MANIFEST = "_committed.json"
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,6 @@ def _partition_writer(batch: pa.Table, *, sql: str, hash_sql: str, directory: st
     )
     return pa.table({"written": pa.array([table.num_rows], pa.int64()),
                      "files": pa.array([files], pa.list_(pa.string()))})
-
-
-MANIFEST = "_committed.json"
 
 
 def _read_partition(directory: str, partition: int) -> pa.Table | None:
