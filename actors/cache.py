@@ -38,12 +38,18 @@ class _Entry:
 
 
 class LruTtlStore:
+    # Expired entries are dropped when read, and by a sweep at most this often (from `set`):
+    # keys that are never read again (one-off predictions and queries) would otherwise hold
+    # memory until the byte budget evicts them.
+    SWEEP_INTERVAL_S = 30.0
+
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._items: OrderedDict[str, _Entry] = OrderedDict()
         self._tags: dict[str, set[str]] = {}
         self.bytes = 0
         self.hits = self.misses = self.evictions = self.expirations = 0
+        self._swept: float | None = None
 
     def get(self, key: str, now: float) -> tuple[bytes, float] | None:
         """The value and its remaining TTL, or None."""
@@ -62,6 +68,10 @@ class LruTtlStore:
 
     def set(self, key: str, value: bytes, ttl_s: float, tags: tuple[str, ...], now: float) -> bool:
         """Store unless the value alone exceeds the budget; evict least recently used."""
+        if self._swept is None:
+            self._swept = now
+        elif now - self._swept >= self.SWEEP_INTERVAL_S:
+            self.sweep(now)
         size = len(value)
         if size > self.max_bytes or ttl_s <= 0:
             self._drop(key)
@@ -76,6 +86,15 @@ class LruTtlStore:
             self._drop(oldest)
             self.evictions += 1
         return True
+
+    def sweep(self, now: float) -> int:
+        """Drop every expired entry; how many."""
+        self._swept = now
+        expired = [key for key, entry in self._items.items() if entry.expires <= now]
+        for key in expired:
+            self._drop(key)
+        self.expirations += len(expired)
+        return len(expired)
 
     def delete(self, key: str) -> bool:
         return self._drop(key)

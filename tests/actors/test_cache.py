@@ -17,6 +17,18 @@ def test_ttl_expiry():
     assert store.stats()["keys"] == 0 and store.expirations == 1
 
 
+def test_expired_entries_that_are_never_read_again_are_swept():
+    store = LruTtlStore(max_bytes=10_000)
+    for i in range(20):  # one-off keys
+        store.set(f"once:{i}", b"x" * 100, ttl_s=10, tags=("t",), now=0.0)
+    store.set("long", b"y", ttl_s=1000, tags=(), now=0.0)
+    store.set("other", b"z", ttl_s=1000, tags=(), now=20.0)  # before the sweep interval
+    assert store.stats()["keys"] == 22
+    store.set("later", b"z", ttl_s=1000, tags=(), now=0.0 + store.SWEEP_INTERVAL_S)
+    assert store.stats()["keys"] == 3 and store.bytes == 3 and store.expirations == 20
+    assert store.invalidate_tag("t") == 0  # the tag index was cleaned too
+
+
 def test_lru_eviction_under_the_byte_budget():
     store = LruTtlStore(max_bytes=10)
     for key in "abc":
