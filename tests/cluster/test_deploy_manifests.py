@@ -86,6 +86,15 @@ def test_overlays_render_and_validate(overlay):
             "helio-secrets"}
     cpu = cluster["workerGroupSpecs"][0]
     assert cpu["maxReplicas"] == {"staging": 2, "production": 16}[overlay]
+    # Readiness: every Ray container probes its raylet; workers also their Serve proxy, so a
+    # pod joins helio-serve-svc only once it can route requests.
+    head = cluster["headGroupSpec"]["template"]["spec"]["containers"][0]
+    workers = [g["template"]["spec"]["containers"][0] for g in cluster["workerGroupSpecs"]]
+    for container in [head, *workers]:
+        ready = " ".join(container["readinessProbe"]["exec"]["command"])
+        assert "local_raylet_healthz" in ready and "livenessProbe" in container
+    assert all("/-/healthz" in " ".join(c["readinessProbe"]["exec"]["command"])
+               for c in workers)
     ingress = next(d for d in docs if d["kind"] == "Ingress")
     assert ingress["spec"]["tls"][0]["secretName"] == "helio-tls"
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
