@@ -41,7 +41,6 @@ from typing import Any
 import httpx
 import numpy as np
 from _common import (
-    ADMIN_EMAIL,
     BIN,
     PLANS,
     ROOT,
@@ -422,7 +421,7 @@ def main() -> None:
         shutil.rmtree(env["HELIO_HOME"], ignore_errors=True)
 
     result = {"cpus": os.cpu_count(), "minutes": args.minutes, "rate": args.rate,
-              "mix": MIX, "admin": ADMIN_EMAIL, "windows": windows,
+              "mix": MIX, "windows": windows,
               **summarize(samples, windows, args.warmup)}
     report(result, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
