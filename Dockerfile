@@ -10,6 +10,11 @@ COPY frontend/ ./
 RUN npm run build
 
 FROM rayproject/ray:2.60.0-py311
+# bubblewrap: the sandbox for users' script jobs (cluster/sandbox.py).
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+USER ray
 WORKDIR /home/ray/helio
 # The locked dependency set first (a layer that changes only with requirements.lock);
 # torch's CPU build comes from PyTorch's index.

@@ -66,6 +66,28 @@ class TokenBucket:
         self._refill(now)
         return (self.capacity - self.tokens) / self.rate
 
+    def idle_full(self, now: float) -> bool:
+        """Whether the bucket has refilled completely: dropping it loses nothing (a new
+        bucket starts full)."""
+        return self.tokens + (now - self.updated) * self.rate >= self.capacity
+
+
+def _now() -> float:
+    """The limiter's clock (one place, so tests can move it without touching `time`)."""
+    return time.monotonic()
+
+
+# How often stores and replicas drop buckets that have refilled (idle keys, such as the
+# usernames of failed logins, would otherwise hold memory forever).
+SWEEP_INTERVAL_S = 5.0
+
+
+def sweep_buckets(buckets: dict[str, TokenBucket], now: float) -> int:
+    idle = [key for key, bucket in buckets.items() if bucket.idle_full(now)]
+    for key in idle:
+        del buckets[key]
+    return len(idle)
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -119,8 +141,14 @@ class BucketStore:
         self._release = self._redis.register_script(_RELEASE_LUA) if self._redis else None
         self.fallbacks = 0
         self.log = structlog.get_logger("helio.rate_limiter")
+        self._swept = _now()
 
     async def lease(self, key: str, want: int, rate: float, capacity: float) -> Grant:
+        # Redis expires its own idle buckets (PEXPIRE in the script); memory is swept.
+        now = _now()
+        if now - self._swept >= SWEEP_INTERVAL_S:
+            self._swept = now
+            sweep_buckets(self._memory, now)
         if self._lease is not None:
             try:
                 granted, tokens, retry, reset = await self._lease(
@@ -128,7 +156,7 @@ class BucketStore:
                 return Grant(int(granted), float(tokens), float(retry), float(reset))
             except Exception as exc:  # Redis down or slow: degrade to this actor's memory
                 self._note_fallback(exc)
-        now = time.monotonic()
+        now = _now()
         bucket = self._memory.get(key)
         if bucket is None or bucket.rate != rate or bucket.capacity != capacity:
             bucket = self._memory[key] = TokenBucket.full(rate, capacity, now)
@@ -146,7 +174,7 @@ class BucketStore:
                 self._note_fallback(exc)
         bucket = self._memory.get(key)
         if bucket is not None:
-            bucket.give_back(tokens, time.monotonic())
+            bucket.give_back(tokens, _now())
 
     def _note_fallback(self, exc: Exception) -> None:
         self.fallbacks += 1
@@ -263,7 +291,16 @@ class _Lease:
     capacity: float = 1.0
     size: int = 1
     prefetching: bool = False
+    used: float = 0.0
     refill: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def idle(self, now: float) -> bool:
+        """Unused for longer than its bucket takes to refill: the global bucket is full
+        again, so whatever this lease still holds no longer matters."""
+        if self.prefetching or self.refill.locked():
+            return False
+        return now - max(self.used, self.expires, self.denied_until) >= \
+            self.capacity / self.rate
 
 
 class ReplicaLimiter:
@@ -286,6 +323,18 @@ class ReplicaLimiter:
         self._tasks: set[asyncio.Task[None]] = set()
         self.log = structlog.get_logger("helio.rate_limiter")
         self.counters = {"allowed": 0, "rejected": 0, "leases": 0, "fallbacks": 0}
+        self._swept = _now()
+
+    def sweep(self, now: float) -> None:
+        """Drop leases and local buckets of keys gone idle."""
+        self._swept = now
+        for key in [k for k, lease in self._leases.items() if lease.idle(now)]:
+            del self._leases[key]
+        sweep_buckets(self._local, now)
+
+    @property
+    def size(self) -> int:
+        return len(self._leases) + len(self._local)
 
     def lease_size_for(self, rate: float, capacity: float) -> int:
         """Tokens per lease: about a quarter of a lease period's traffic at the plan's rate,
@@ -295,10 +344,13 @@ class ReplicaLimiter:
         return max(1, min(self._lease_size, int(capacity // 10), max(1, by_rate)))
 
     async def check(self, key: str, *, rate: float, capacity: int, route_class: str) -> Decision:
-        now = time.monotonic()
+        now = _now()
+        if now - self._swept >= SWEEP_INTERVAL_S:
+            self.sweep(now)
         lease = self._leases.get(key)
         if lease is None:
-            lease = self._leases[key] = _Lease()
+            lease = self._leases[key] = _Lease(rate=rate, capacity=capacity)
+        lease.used = now
         if lease.tokens > 0 and lease.expires > now:
             if lease.tokens * 4 <= lease.size and not lease.prefetching and lease.size > 1:
                 # Low water: fetch the next block in the background, so requests rarely
@@ -310,7 +362,7 @@ class ReplicaLimiter:
         if lease.denied_until > now:
             return self._reject(lease, capacity, now)
         async with lease.refill:  # one refill per key at a time (single flight)
-            now = time.monotonic()
+            now = _now()
             if lease.tokens > 0 and lease.expires > now:
                 return self._admit(lease, capacity, now)
             if lease.denied_until > now:
@@ -327,7 +379,7 @@ class ReplicaLimiter:
                 return self._degraded(key, exc, rate=rate, capacity=capacity,
                                       route_class=route_class)
             self.counters["leases"] += 1
-            now = time.monotonic()
+            now = _now()
             lease.global_remaining = grant.remaining
             lease.reset_after = grant.reset_after
             if grant.granted > 0:
@@ -345,7 +397,7 @@ class ReplicaLimiter:
             lease.global_remaining = grant.remaining
             lease.reset_after = grant.reset_after
             if grant.granted:
-                lease.expires = time.monotonic() + self._lease_ttl
+                lease.expires = _now() + self._lease_ttl
         except Exception as exc:  # the blocking path will handle the failure mode
             self.log.debug("lease_prefetch_failed", error=type(exc).__name__)
         finally:
@@ -373,7 +425,7 @@ class ReplicaLimiter:
             return Decision(True, capacity, capacity, 0.0, 0.0, degraded=True)
         if mode == "closed":
             return Decision(False, capacity, 0, 1.0, 1.0, degraded=True)
-        now = time.monotonic()
+        now = _now()
         bucket = self._local.get(key)
         if bucket is None:
             bucket = self._local[key] = TokenBucket.full(rate, capacity, now)

@@ -372,6 +372,7 @@ def deploy(
 def status() -> None:
     """Show settings (secrets masked), the Ray head and the API's readiness."""
     from cluster.local_ray import recorded_head
+    from cluster.sandbox import runner_mode
 
     settings = load_settings()
     table = Table(title="Helio settings")
@@ -385,6 +386,9 @@ def status() -> None:
     console.print(table)
     head = recorded_head(settings)
     console.print(f"Ray head: {'running, ' + head.dashboard_url if head else 'not started here'}")
+    mode = runner_mode(settings)
+    console.print(f"Script jobs: {mode.name} ({mode.reason})"
+                  + ("" if mode.isolated else "; only admins may run scripts"))
     try:
         ready = httpx.get(_api_url(settings) + "/api/v1/ready", timeout=3.0, verify=False)  # noqa: S501
         console.print(f"API: {ready.status_code} {ready.text}")

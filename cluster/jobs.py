@@ -42,7 +42,19 @@ def driver_env(settings: Settings) -> dict[str, str]:
         "HELIO_DATA_ROOT": settings.resolved_data_root,
         "HELIO_ACTOR_NAMESPACE": settings.actor_namespace,
         "HELIO_LOG_LEVEL": settings.log_level,
+        # Where script jobs run and how they reach the API (cluster/sandbox.py).
+        "HELIO_SCRIPT_RUNNER": settings.script_runner,
+        "HELIO_RUNNER_USER": settings.runner_user,
+        "HELIO_JOB_TOKEN_TTL_S": str(settings.job_token_ttl_s),
+        "HELIO_INTERNAL_API_URL": settings.resolved_internal_api_url,
+        "HELIO_JWT_ALGORITHM": settings.jwt_algorithm,
+        "HELIO_ACCESS_TOKEN_TTL_S": str(settings.access_token_ttl_s),
+        "HELIO_SQL_SOURCE_STATEMENT_TIMEOUT_S": str(settings.sql_source_statement_timeout_s),
     }
+    if settings.runner_root:
+        env["HELIO_RUNNER_ROOT"] = settings.runner_root
+    if settings.user_job_image:
+        env["HELIO_USER_JOB_IMAGE"] = settings.user_job_image
     database_url = settings.resolved_database_url
     if not _has_password(database_url):
         env["HELIO_DATABASE_URL"] = database_url

@@ -77,6 +77,9 @@ def cluster_env(settings: Settings) -> dict[str, str]:
     # between two loops), buffered request-path logs. Helio never blocks the loop
     # (password hashing and other CPU work go to threads).
     env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
+    # Serve's uvicorn would take X-Forwarded-For from any loopback peer (HAProxy passes the
+    # client's header through): Helio reads it itself, from HELIO_TRUSTED_PROXIES only.
+    env["FORWARDED_ALLOW_IPS"] = ""
     if use_haproxy(settings):
         hdir = haproxy_state_dir(settings)
         hdir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -54,6 +54,10 @@ class AccessClaims:
     role: str
     jti: str
     expires_at: datetime
+    # Set on a script job's token: the job it was issued to (read-only access).
+    job_id: uuid.UUID | None = None
+    # Set on tokens from sign-in / refresh: the refresh-token family (the session).
+    session_id: uuid.UUID | None = None
 
 
 def key_id(secret: str) -> str:
@@ -85,7 +89,11 @@ class TokenSigner:
     def access_ttl_s(self) -> int:
         return int(self._access_ttl.total_seconds())
 
-    def issue_access(self, *, subject: uuid.UUID, role: str, now: datetime | None = None) -> str:
+    def issue_access(self, *, subject: uuid.UUID, role: str, now: datetime | None = None,
+                     ttl_s: int | None = None, job_id: uuid.UUID | None = None,
+                     session_id: uuid.UUID | None = None) -> str:
+        """An access token; with `job_id`, a script job's token: it acts for `subject`
+        read-only (the authenticator caps its role at viewer) until it expires."""
         now = now or datetime.now(UTC)
         payload: dict[str, Any] = {
             "typ": ACCESS_TOKEN_TYPE,
@@ -93,9 +101,13 @@ class TokenSigner:
             "role": role,
             "iat": now,
             "nbf": now,
-            "exp": now + self._access_ttl,
+            "exp": now + (self._access_ttl if ttl_s is None else timedelta(seconds=ttl_s)),
             "jti": uuid.uuid4().hex,
         }
+        if job_id is not None:
+            payload["job"] = str(job_id)
+        if session_id is not None:
+            payload["sid"] = str(session_id)
         return jwt.encode(payload, self._secret, algorithm=self._algorithm,
                           headers={"kid": self._kid})
 
@@ -135,6 +147,8 @@ class TokenSigner:
             raise InvalidToken("not an access token")
         try:
             subject = uuid.UUID(str(payload["sub"]))
+            job_id = uuid.UUID(str(payload["job"])) if "job" in payload else None
+            session_id = uuid.UUID(str(payload["sid"])) if "sid" in payload else None
         except ValueError as exc:
             raise InvalidToken("malformed subject") from exc
         return AccessClaims(
@@ -142,6 +156,8 @@ class TokenSigner:
             role=str(payload["role"]),
             jti=str(payload["jti"]),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            job_id=job_id,
+            session_id=session_id,
         )
 
 

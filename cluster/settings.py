@@ -6,6 +6,7 @@ directly in tests) and pass the object on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -87,6 +88,8 @@ class Settings(BaseSettings):
     # Named PostgreSQL sources datasets may be read from with SQL, as JSON:
     # {"warehouse": "postgresql://user:pass@host/db"}. Users name a source, never a URL.
     sql_sources: dict[str, SecretStr] = Field(default_factory=dict)
+    # SQL sources are read in read-only transactions with this statement timeout.
+    sql_source_statement_timeout_s: float = Field(default=300.0, gt=0, le=86_400)
     # CPUs each analytics scan task reserves, and how many partitions a query uses at most.
     query_task_cpus: float = Field(default=1.0, gt=0, le=64)
     query_max_partitions: int = Field(default=8, ge=1, le=1024)
@@ -99,6 +102,29 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     access_log: bool = False
 
+    # Client addresses: proxies (IPs or CIDRs) whose X-Forwarded-For is believed. Empty:
+    # the peer's own address is the client's, whatever headers say.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # WebSockets: re-check the principal this often; most open sockets per principal.
+    ws_recheck_s: float = Field(default=30.0, gt=0, le=30)
+    ws_max_per_principal: int = Field(default=8, ge=1, le=1000)
+
+    # Where user code runs (cluster/sandbox.py): `auto` = the bubblewrap sandbox when it
+    # can be set up here; `kuberay` = RayJobs on their own clusters; `off` = nowhere (script
+    # jobs are then admin-only).
+    script_runner: Literal["auto", "kuberay", "off"] = "auto"
+    # The OS user sandboxed scripts run as when Helio runs as root (created on first use).
+    runner_user: str = Field(default="helio-runner", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    # Parent of the sandboxes' job directories (default: the system temp directory).
+    runner_root: str | None = None
+    # The image of users' RayJobs on Kubernetes (default: the template's, Helio's image).
+    user_job_image: str | None = None
+    # Lifetime of the read-only API token a script job gets.
+    job_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 86_400)
+    # Where job drivers reach the API (default: http://HELIO_HOST:HELIO_PORT); a path
+    # after the host is the API's route prefix.
+    internal_api_url: str | None = None
+
     admin_email: str | None = None
     admin_password: SecretStr | None = None
 
@@ -107,6 +133,20 @@ class Settings(BaseSettings):
     def _previous_secrets(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("cors_origins", mode="before")
@@ -134,6 +174,13 @@ class Settings(BaseSettings):
     @property
     def resolved_data_root(self) -> str:
         return self.data_root or str(self.home / "data")
+
+    @property
+    def resolved_internal_api_url(self) -> str:
+        if self.internal_api_url:
+            return self.internal_api_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
 
     @property
     def resolved_jobs_address(self) -> str:

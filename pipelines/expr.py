@@ -28,6 +28,7 @@ NUMERIC = frozenset({"int", "float"})
 TEMPORAL = frozenset({"timestamp", "date"})
 MAX_EXPRESSION_CHARS = 4000
 MAX_DEPTH = 64
+MAX_NODES = 2000
 
 Schema = Mapping[str, str]  # column name -> logical type
 
@@ -134,6 +135,24 @@ Node = Column | Lit | Unary | Binary | InList | Call
 
 
 class _ToAst(Transformer[Token, Node]):
+    """Builds the AST bottom-up and enforces the depth and size limits as it goes, so an
+    oversized tree is refused before anything walks it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth: dict[int, int] = {}
+
+    def _call_userfunc(self, tree: Any, new_children: Any = None) -> Any:
+        node = super()._call_userfunc(tree, new_children)  # type: ignore[no-untyped-call]
+        children = tree.children if new_children is None else new_children
+        depth = 1 + max((self._depth.get(id(c), 0) for c in children), default=0)
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels")
+        if len(self._depth) >= MAX_NODES:
+            raise ExpressionError(f"expression has more than {MAX_NODES} parts")
+        self._depth[id(node)] = depth
+        return node
+
     def number(self, items: list[Token]) -> Lit:
         text = str(items[0])
         if any(c in text for c in ".eE"):
@@ -241,23 +260,7 @@ def parse(text: str) -> Node:
         if isinstance(cause, ExpressionError):
             raise cause from None
         raise ExpressionError("could not parse expression") from None
-    if _depth(node) > MAX_DEPTH:
-        raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels")
     return node
-
-
-def _depth(node: Node) -> int:
-    match node:
-        case Unary(operand=o):
-            return 1 + _depth(o)
-        case Binary(left=a, right=b):
-            return 1 + max(_depth(a), _depth(b))
-        case InList(operand=o):
-            return 1 + _depth(o)
-        case Call(args=args):
-            return 1 + max((_depth(a) for a in args), default=0)
-        case _:
-            return 1
 
 
 def columns_of(node: Node) -> set[str]:
@@ -355,9 +358,10 @@ def infer_type(node: Node, schema: Schema) -> str:
             _expect(b, schema, {"bool"}, f"'{node.op}'")
             return "bool"
         case Binary(op="=" | "!=" | "<" | "<=" | ">" | ">=", left=a, right=b):
-            ta, tb = infer_type(a, schema), _string_as_temporal(b, infer_type(b, schema),
-                                                               infer_type(a, schema))
-            ta = _string_as_temporal(a, ta, tb)
+            # Each operand's type once: a chain of comparisons stays linear.
+            raw_a, raw_b = infer_type(a, schema), infer_type(b, schema)
+            tb = _string_as_temporal(b, raw_b, raw_a)
+            ta = _string_as_temporal(a, raw_a, tb)
             if _common(ta, tb) is None or (ta == "bool" and node.op not in ("=", "!=")):
                 raise ExpressionError(
                     f"cannot compare {_describe(a)} ({ta}) with {_describe(b)} ({tb})")

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from pipelines import spec as s
 from pipelines.expr import SQL_TYPES, Sql, compile_expression, quote_ident
+from pipelines.sandbox import duckdb_connection
 from pipelines.tables import canonicalize
 
 _local = threading.local()
@@ -25,9 +26,7 @@ _local = threading.local()
 @functools.cache
 def _database() -> duckdb.DuckDBPyConnection:
     # In-memory only: kernels see the Arrow tables handed to them and nothing else.
-    threads = int(os.environ.get("HELIO_DUCKDB_THREADS", "1"))
-    return duckdb.connect(":memory:", config={"enable_external_access": False,
-                                              "threads": max(1, threads)})
+    return duckdb_connection(threads=int(os.environ.get("HELIO_DUCKDB_THREADS", "1")))
 
 
 def connection() -> duckdb.DuckDBPyConnection:

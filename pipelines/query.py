@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from pipelines import kernels
 from pipelines import spec as s
 from pipelines.expr import Sql, compile_expression, quote_ident
+from pipelines.sandbox import duckdb_connection
 from pipelines.tables import rows_of
 
 Bucket = Literal["hour", "day", "week", "month", "quarter", "year"]
@@ -120,12 +121,7 @@ def validate_query(query: Query, schema: dict[str, str]) -> dict[str, str]:
 
 @functools.cache
 def _sandbox(data_root: str, threads: int) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:", config={"threads": threads})
-    con.execute("SET allowed_directories=?", [[data_root.rstrip("/") + "/"]])
-    con.execute("SET enable_external_access=false")
-    con.execute("SET autoinstall_known_extensions=false")
-    con.execute("SET lock_configuration=true")
-    return con
+    return duckdb_connection(threads=threads, allowed_directories=[data_root])
 
 
 def _scan_source(files: Sequence[str], columns: Sequence[str], sql: Sql) -> str:

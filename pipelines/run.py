@@ -29,10 +29,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actors.events import publish_from_driver
+from cluster import policy
 from cluster.db import create_engine, create_session_factory
 from cluster.logging import configure_logging
-from cluster.models import Dataset, DatasetVersion, Job, JobKind, JobStatus, utcnow
-from cluster.settings import Settings, load_settings
+from cluster.models import Dataset, DatasetVersion, Job, JobKind, JobStatus, Role, User, utcnow
+from cluster.security import TokenSigner
+from cluster.settings import Settings, load_settings, resolve_jwt_secret
 from cluster.storage import DataRoot, parquet_files, parquet_meta
 from pipelines import engine, registry
 from pipelines import spec as s
@@ -177,10 +179,40 @@ class Driver:
                                     schema=schema_map(row.columns), num_rows=row.num_rows,
                                     num_bytes=row.num_bytes)
 
+    async def _owner(self) -> tuple[uuid.UUID, Role]:
+        assert self.job is not None
+        async with self.sessions() as session:
+            user = await session.get(User, self.job.owner_id) if self.job.owner_id else None
+        if user is None or not user.is_active:
+            raise JobFailed("the job's owner no longer exists or is deactivated")
+        return user.id, Role(user.role)
+
+    def owner(self) -> tuple[uuid.UUID, Role]:
+        """The job owner's id and *current* role (a demotion since submission applies)."""
+        result: tuple[uuid.UUID, Role] = self._db(self._owner())
+        return result
+
+    async def _check_write(self, obj: Any, what: str) -> None:
+        user_id, role = await self._owner()
+        try:
+            policy.check_write(user_id=user_id, role=role, obj=obj, what=what)
+        except policy.OwnershipError as exc:
+            raise JobFailed(str(exc)) from None
+
+    def check_write(self, obj: Any, what: str) -> None:
+        """The ownership policy, applied to what this job is about to change."""
+        self._db(self._check_write(obj, what))
+
+    def signer(self) -> TokenSigner:
+        s_ = self.settings
+        return TokenSigner(resolve_jwt_secret(s_), s_.jwt_algorithm, s_.access_token_ttl_s,
+                           previous=[p.get_secret_value() for p in s_.jwt_previous_secrets])
+
     def publish_output(self, *, sink: s.Sink, staged: Path, meta: dict[str, Any],
                        lineage: dict[str, Any], source: dict[str, Any]) -> DatasetVersion:
         assert self.job is not None
         existing = self._db(self._find(sink.dataset))
+        self.check_write(existing, "dataset")
         dataset_id = existing.id if existing else uuid.UUID(staged.parent.parent.name)
         create = None if existing else Dataset(name=sink.dataset, description=sink.description,
                                               owner_id=self.job.owner_id, source=source)
@@ -234,6 +266,21 @@ def _user_message(exc: BaseException) -> str:
         return found.group(1).strip()[:1000]
     lines = [line for line in text.splitlines() if line.strip()]
     return f"{type(exc).__name__}: {lines[-1][:1000] if lines else ''}"
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The first line of the innermost exception (e.g. the database's own message under
+    Ray's task wrappers)."""
+    seen: set[int] = set()
+    current = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        nested = getattr(current, "cause", None)
+        nested = nested if isinstance(nested, BaseException) else current.__cause__
+        if nested is None:
+            break
+        current = nested
+    return _ANSI.sub("", _first_line(current))
 
 
 def _max_rss_mb() -> float:
@@ -399,10 +446,18 @@ def run_sql_ingest(driver: Driver, job: Job) -> dict[str, Any]:
     connect_ray()
     staged = driver.staging_for(spec["dataset"])
 
+    timeout_ms = int(driver.settings.sql_source_statement_timeout_s * 1000)
+
     def connect() -> Any:
         import psycopg
 
-        return psycopg.connect(dsn)
+        # Read-only, time-limited, and one statement per execute: every query is prepared
+        # (the extended protocol refuses `...; DELETE ...`), so the source's credentials can
+        # only read, even when the role behind them could write.
+        connection = psycopg.connect(
+            dsn, options=f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}")
+        connection.prepare_threshold = 0
+        return connection
 
     def work() -> dict[str, Any]:
         import pyarrow.parquet as pq
@@ -421,7 +476,7 @@ def run_sql_ingest(driver: Driver, job: Job) -> dict[str, Any]:
     except JobFailed:
         raise
     except Exception as exc:
-        raise JobFailed(f"the SQL query failed: {_first_line(exc)}") from None
+        raise JobFailed(f"the SQL query failed: {_root_cause(exc)}") from None
     version = driver.publish_output(
         sink=s.Sink(dataset=spec["dataset"]), staged=staged, meta=meta,
         lineage={"inputs": [], "sql": {"source": name, "query": spec["query"]},
@@ -505,6 +560,8 @@ async def _register(driver: Driver, job: Job, spec: Any, source: engine.Resolved
         async with driver.sessions() as session:
             row = (await session.execute(select(MLModel).where(MLModel.name == spec.model))
                    ).scalar_one_or_none()
+            # Training a new version of an existing model is a write to it.
+            await driver._check_write(row, "model")
             if row is None:
                 row = MLModel(name=spec.model, description=spec.description,
                               owner_id=job.owner_id, aliases={})
@@ -593,24 +650,94 @@ def _libpq_dsn(url: str) -> str:
 
 
 def run_script(driver: Driver, job: Job) -> dict[str, Any]:
-    """A data scientist's script, run in the job's working directory with its args."""
+    """A user's script, in the user zone (cluster/sandbox.py): copied out of the platform's
+    directories, run in the sandbox with an allow-listed environment and a read-only job
+    token of its owner. Without the sandbox only an admin's script runs, in the driver's
+    working directory, still with the allow-listed environment."""
+    from cluster import sandbox
+
     spec = job.spec
-    command = [sys.executable, spec["script"], *spec.get("args", [])]
+    argv = [sys.executable, spec["script"], *spec.get("args", [])]
+    owner_id, owner_role = driver.owner()
+    token = driver.signer().issue_access(subject=owner_id, role=Role.viewer.value,
+                                         ttl_s=driver.settings.job_token_ttl_s, job_id=job.id)
+    mode = sandbox.runner_mode(driver.settings)
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=os.getcwd())  # noqa: S603 - argv list, no shell
+    script: sandbox.SandboxedScript | None = None
+    if mode.name == "kuberay":
+        return _run_rayjob(driver, job, token, started)
+    if mode.name == "sandbox":
+        script = sandbox.start_script(settings=driver.settings, workdir=Path.cwd(), argv=argv,
+                                      job_id=str(job.id), job_token=token)
+        process = script.process
+    elif owner_role == Role.admin:
+        _, api_path = sandbox.api_target(driver.settings)
+        env = sandbox.sandbox_env(api_path=f"{api_path}/api/v1", job_token=token,
+                                  job_id=str(job.id))
+        env["HELIO_API_URL"] = f"{driver.settings.resolved_internal_api_url}/api/v1"
+        env["HOME"] = env["TMPDIR"] = str(Path.cwd())
+        print(f"helio: no isolated runner ({mode.reason}); running an admin's script "
+              "without the sandbox", file=sys.stderr)
+        process = subprocess.Popen(argv, cwd=Path.cwd(), env=env,  # noqa: S603 - argv list
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    else:
+        raise JobFailed(f"script jobs need an isolated runner, and none is available on this "
+                        f"node ({mode.reason})")
     try:
         while process.poll() is None:
             time.sleep(0.2)
     except JobCancelled:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        _stop(process)
         raise
+    finally:
+        if process.poll() is None:
+            _stop(process)
+        if script is not None:
+            script.cleanup()
     if process.returncode != 0:
         raise JobFailed(f"script exited with status {process.returncode}; see the job's logs")
-    return {"exit_code": 0, "elapsed_s": round(time.perf_counter() - started, 3)}
+    return {"exit_code": 0, "elapsed_s": round(time.perf_counter() - started, 3),
+            "runner": mode.name if script is not None else "unsandboxed (admin)"}
+
+
+def _run_rayjob(driver: Driver, job: Job, token: str, started: float) -> dict[str, Any]:
+    """On Kubernetes: the script as a RayJob on its own cluster (cluster/rayjobs.py)."""
+    from cluster import rayjobs
+
+    spec = job.spec
+    try:
+        objects = rayjobs.render(
+            job_id=str(job.id), argv=[spec["script"], *spec.get("args", [])],
+            code=rayjobs.zip_workdir(Path.cwd()), token=token,
+            api_url=f"{driver.settings.resolved_internal_api_url}/api/v1",
+            image=driver.settings.user_job_image)
+        api = rayjobs.KubeApi()
+        try:
+            status = rayjobs.run(api, objects)
+        finally:
+            api.close()
+    except rayjobs.RayJobError as exc:
+        raise JobFailed(str(exc)) from None
+    name = next(o for o in objects if o["kind"] == "RayJob")["metadata"]["name"]
+    if status != "SUCCEEDED":
+        raise JobFailed(f"the script's RayJob {name} ended {status}; see its logs "
+                        f"(kubectl logs job/{name})")
+    return {"exit_code": 0, "elapsed_s": round(time.perf_counter() - started, 3),
+            "runner": "kuberay", "rayjob": name}
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the script's whole process group, then SIGKILL after 5 s."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 HANDLERS: dict[JobKind, Callable[[Driver, Job], dict[str, Any]]] = {

@@ -8,6 +8,7 @@ of skipping it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -58,6 +59,12 @@ def service_missing(what: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh database on the configured PostgreSQL server, dropped at the end."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
     base = os.environ.get("HELIO_TEST_DATABASE_URL")
     if not base:
         service_missing("HELIO_TEST_DATABASE_URL (PostgreSQL)")

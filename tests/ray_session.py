@@ -32,6 +32,8 @@ def configure_ray_auth() -> None:
     Ray reads RAY_AUTH_MODE when it is imported, so this runs from `pytest_configure`,
     before any test module imports ray.
     """
+    # As `helio up` does (cluster_env): Serve's uvicorn believes no X-Forwarded-For.
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
     if os.environ.get("RAY_AUTH_MODE") == "token" and (
         os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
     ):

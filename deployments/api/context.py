@@ -55,6 +55,8 @@ class ApiContext:
     # Loaded search indexes (embedding matrix + rows), a small LRU per replica.
     search_indexes: collections.OrderedDict[Any, Any] = field(
         default_factory=collections.OrderedDict)
+    # Open event WebSockets per principal in this replica (HELIO_WS_MAX_PER_PRINCIPAL).
+    sockets: dict[str, int] = field(default_factory=dict)
     use_ray: bool = False
     redis: Redis | None = None
     _warmup: asyncio.Task[None] | None = None

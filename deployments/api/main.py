@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from cluster.logging import configure_logging
 from cluster.settings import Settings
 from deployments.api.context import ApiContext
-from deployments.api.deps import authorize
+from deployments.api.deps import authorize, early_authentication
 from deployments.api.frontend import SpaFiles, default_frontend_dir
 from deployments.api.middleware import GatewayMiddleware, body_limits
 from deployments.api.openapi import install_openapi
@@ -107,6 +107,7 @@ def create_api(
         metrics=context.metrics,
         route_prefix=API_PREFIX,
         behind_serve=behind_serve,
+        authenticate_early=early_authentication(mounted_routes(app), API_PREFIX),
     )
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,

@@ -10,7 +10,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from actors.platform import LiveStats
 from deployments.api.errors import ErrorTracker
 from deployments.api.metrics import ReplicaMetrics
-from deployments.api.problems import PROBLEM_MEDIA_TYPE, problem_body
+from deployments.api.problems import PROBLEM_MEDIA_TYPE, ApiError, problem_body
 from deployments.api.usage import UsageMeter
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -55,8 +55,10 @@ class GatewayMiddleware:
         errors: ErrorTracker | None = None,
         metrics: ReplicaMetrics | None = None,
         route_prefix: str = "",
+        authenticate_early: Callable[[Scope], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
+        self.authenticate_early = authenticate_early
         self.stats = stats
         self.usage = usage
         self.errors = errors
@@ -94,6 +96,14 @@ class GatewayMiddleware:
                                      f"Request body exceeds the limit of {limit} bytes",
                                      add_header=not self.behind_serve)
             return
+        if self.authenticate_early is not None and _has_body(scope, declared):
+            try:
+                await self.authenticate_early(scope)
+            except ApiError as exc:
+                await self._send_problem(send, request_id, exc.status, exc.detail,
+                                         add_header=not self.behind_serve,
+                                         headers=exc.headers)
+                return
 
         received = 0
 
@@ -158,17 +168,22 @@ class GatewayMiddleware:
 
     @staticmethod
     async def _send_problem(
-        send: Send, request_id: str, status: int, detail: str, *, add_header: bool
+        send: Send, request_id: str, status: int, detail: str, *, add_header: bool,
+        headers: dict[str, str] | None = None,
     ) -> None:
         body = json.dumps(problem_body(status, detail, request_id=request_id)).encode()
-        headers: list[tuple[bytes, bytes]] = [
+        response_headers: list[tuple[bytes, bytes]] = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
+            # The body was not read: the connection cannot carry another request.
+            *([(b"connection", b"close")] if status in (401, 413) else []),
             *SECURITY_HEADERS,
+            *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
         ]
         if add_header:
-            headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+            response_headers.append((REQUEST_ID_HEADER, request_id.encode("latin-1")))
+        await send({"type": "http.response.start", "status": status,
+                    "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -180,11 +195,24 @@ def rate_limit_headers(decision: Any) -> list[tuple[bytes, bytes]]:
     ]
 
 
+def _has_body(scope: Scope, declared: bytes | None) -> bool:
+    if declared is not None:
+        return declared.strip() not in (b"", b"0")
+    return _header(scope, b"transfer-encoding") is not None
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: without the mount point (`root_path`), if the server
+    left it in."""
+    path, root = str(scope.get("path", "")), str(scope.get("root_path", ""))
+    return path[len(root):] if root and path.startswith(root) else path
+
+
 def body_limits(*, default: int, upload: int, upload_routes: set[tuple[str, str]]) -> Callable[
     [Scope], int
 ]:
     def limit_for(scope: Scope) -> int:
-        key: tuple[str, str] = (str(scope.get("method", "")), str(scope.get("path", "")))
+        key: tuple[str, str] = (str(scope.get("method", "")), route_path(scope))
         return upload if key in upload_routes else default
 
     return limit_for

@@ -1,4 +1,5 @@
-"""The one permission table: which roles may call which operation.
+"""Authorization: the one permission table (which roles may call which operation) and,
+next to it, the ownership rule for writes (`require_owner`, from `cluster.policy`).
 
 Keys are operation ids (`{tag}-{handler}`). Every route of the app must have an
 entry; `create_api` refuses to build an app with an unlisted route.
@@ -7,11 +8,19 @@ entry; `create_api` refuses to build an app with an unlisted route.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 
 from cluster.models import Role
+from cluster.policy import Owned, OwnershipError, check_write, lower_role, may_write
+from deployments.api.problems import ApiError
+
+if TYPE_CHECKING:
+    from deployments.api.principals import Principal
+
+__all__ = ["PERMISSIONS", "lower_role", "may_write", "require_owner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +71,7 @@ PERMISSIONS: dict[str, Access] = {
     "datasets-preview_dataset": READERS,
     "datasets-profile_dataset": WRITERS,
     "datasets-query_dataset": ANY_PRINCIPAL,
-    "datasets-query_dataset_as_job": READERS,
+    "datasets-query_dataset_as_job": WRITERS,
     "pipelines-create_pipeline": WRITERS,
     "pipelines-list_pipelines": READERS,
     "pipelines-read_pipeline": READERS,
@@ -93,6 +102,15 @@ PERMISSIONS: dict[str, Access] = {
     "nlp-list_indexes": READERS,
     "nlp-search_index": ANY_PRINCIPAL,
 }
+
+
+def require_owner(principal: Principal, obj: Owned | None, what: str) -> None:
+    """Every write to an object: its owner or an admin (403 otherwise). `obj=None` is a
+    new object, which any writer may create."""
+    try:
+        check_write(user_id=principal.user_id, role=principal.role, obj=obj, what=what)
+    except OwnershipError as exc:
+        raise ApiError(403, str(exc)) from None
 
 
 def operation_id(route: APIRoute | APIWebSocketRoute) -> str:

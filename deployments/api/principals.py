@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from actors.cache import ReplicaCache
 from cluster.models import ApiKey, Role, User
 from cluster.security import InvalidToken, TokenSigner, digest, looks_like_api_key
+from deployments.api.permissions import lower_role
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +46,10 @@ class KeyRecord:
 class Principal:
     user: UserRecord
     role: Role
-    via: Literal["jwt", "api_key"]
+    via: Literal["jwt", "api_key", "job"]
     api_key: KeyRecord | None = None
+    job_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None  # the sign-in session (refresh family) of a JWT
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -93,8 +96,12 @@ class Authenticator:
         user = await self._user(claims.subject)
         if user is None or not user.is_active:
             raise InvalidToken("user unknown or inactive")
+        if claims.job_id is not None:
+            # A script job's token reads what its user may read, and does nothing else.
+            return Principal(user=user, role=lower_role(user.role, Role.viewer), via="job",
+                             job_id=claims.job_id)
         # The stored role wins over the token's claim, so a demotion applies at once.
-        return Principal(user=user, role=user.role, via="jwt")
+        return Principal(user=user, role=user.role, via="jwt", session_id=claims.session_id)
 
     async def _from_api_key(self, key: str) -> Principal:
         key_hash = digest(key)
@@ -106,7 +113,9 @@ class Authenticator:
         owner = await self._user(record.owner_id)
         if owner is None or not owner.is_active:
             raise InvalidToken("API key owner inactive")
-        return Principal(user=owner, role=record.role, via="api_key", api_key=record)
+        # A key never outranks its owner: a demoted admin's admin key acts as the owner now.
+        return Principal(user=owner, role=lower_role(record.role, owner.role), via="api_key",
+                         api_key=record)
 
     async def _user(self, user_id: uuid.UUID) -> UserRecord | None:
         record: UserRecord | None = await self._through_cache(

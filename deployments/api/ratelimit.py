@@ -7,6 +7,7 @@ import math
 from fastapi import Request
 
 from actors.rate_limiter import Decision
+from cluster.security import digest
 from deployments.api.context import ApiContext
 from deployments.api.principals import Principal
 from deployments.api.problems import ApiError
@@ -67,6 +68,7 @@ async def limit_login(ctx: ApiContext, request: Request, email: str, ip: str | N
     s = ctx.settings
     await enforce(ctx, request, key=f"auth:ip:{ip or 'unknown'}",
                   per_minute=s.login_per_ip_per_minute, burst=s.login_per_ip_burst, klass="auth")
-    await enforce(ctx, request, key=f"auth:account:{email.strip().lower()}",
+    # A digest: the key's size does not depend on what an anonymous client sends.
+    await enforce(ctx, request, key=f"auth:account:{digest(email.strip().lower())[:32]}",
                   per_minute=s.login_per_account_per_minute, burst=s.login_per_account_burst,
                   klass="auth")

@@ -80,9 +80,12 @@ class ApiKeyRef(BaseModel):
 
 
 class Me(UserPublic):
-    """The signed-in principal; `role` is the effective role (the key's, for API keys)."""
+    """The signed-in principal; `role` is the effective role (for API keys the lower of the
+    key's and its owner's, for a script job's token at most viewer)."""
 
-    auth: Literal["jwt", "api_key"]
+    auth: Literal["jwt", "api_key", "job"] = Field(
+        description="How the request authenticated: a sign-in token, an API key, or a "
+                    "script job's token (read-only)")
     api_key: ApiKeyRef | None = None
 
 

@@ -65,7 +65,7 @@ def test_overlays_render_and_validate(overlay):
     docs = _kustomize(KUBERAY / "overlays" / overlay)
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == ["ConfigMap", "ConfigMap", "Ingress", "PersistentVolumeClaim", "RayService",
-                     "Secret"]
+                     "Role", "RoleBinding", "Secret", "ServiceAccount"]
     namespace = {"staging": "helio-staging", "production": "helio"}[overlay]
     for doc in docs:
         assert doc["metadata"]["namespace"] == namespace

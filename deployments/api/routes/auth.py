@@ -7,22 +7,28 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from cluster.models import User
 from deployments.api.deps import ContextDep, SessionDep, client_ip
-from deployments.api.problems import unauthorized
+from deployments.api.problems import ApiError, unauthorized
 from deployments.api.ratelimit import limit_login
 from deployments.api.schemas import RefreshRequest, Token
 from deployments.api.services import audit, tokens, users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+MAX_USERNAME_CHARS = 320  # the longest valid email address
 REFRESH_COOKIE = "helio_refresh"
 REFRESH_COOKIE_PATH = "/api/v1/auth"
 
 
-def _token_response(response: Response, ctx: ContextDep, user: User, refresh_token: str) -> Token:
+async def _token_response(response: Response, ctx: ContextDep, session: SessionDep, user: User,
+                          refresh_token: str) -> Token:
     response.set_cookie(REFRESH_COOKIE, refresh_token, max_age=ctx.settings.refresh_token_ttl_s,
                         path=REFRESH_COOKIE_PATH, httponly=True, secure=True, samesite="strict")
     response.headers["Cache-Control"] = "no-store"
-    return Token(access_token=ctx.signer.issue_access(subject=user.id, role=user.role),
+    family = await tokens.family_of(session=session, token=refresh_token)
+    # The access token names its session, so long-lived WebSockets end with a sign-out.
+    access = ctx.signer.issue_access(subject=user.id, role=user.role,
+                                     session_id=family.family_id if family else None)
+    return Token(access_token=access,
                  refresh_token=refresh_token, expires_in=ctx.signer.access_ttl_s)
 
 
@@ -45,6 +51,11 @@ async def login(
 ) -> Token:
     """OAuth2 password flow: `username` is the email. Attempts are rate limited per account
     and per client address."""
+    if len(form.username) > MAX_USERNAME_CHARS:
+        raise ApiError(422, f"username is longer than {MAX_USERNAME_CHARS} characters",
+                       title="Unprocessable Content",
+                       errors=[{"loc": ["body", "username"],
+                                "msg": f"at most {MAX_USERNAME_CHARS} characters"}])
     await limit_login(ctx, request, form.username, client_ip(request))
     user = await users.authenticate(session=session, email=form.username, password=form.password)
     rid = request.state.request_id
@@ -58,7 +69,7 @@ async def login(
     audit.record(session, action="auth.login", actor_id=user.id, actor_email=user.email,
                  ip=client_ip(request), request_id=rid)
     await session.commit()
-    return _token_response(response, ctx, user, refresh)
+    return await _token_response(response, ctx, session, user, refresh)
 
 
 @router.post("/refresh", response_model=Token, responses={401: {"description": "Token invalid"}})
@@ -78,7 +89,7 @@ async def refresh(
     await session.commit()
     if result.user is None or result.refresh_token is None:
         raise unauthorized("Refresh token invalid, expired or already used")
-    return _token_response(response, ctx, result.user, result.refresh_token)
+    return await _token_response(response, ctx, session, result.user, result.refresh_token)
 
 
 @router.post("/logout", status_code=204, responses={401: {"description": "Token invalid"}})

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cluster.models import Dashboard, Dataset
 from deployments.api.deps import CurrentPrincipal, SessionDep
+from deployments.api.permissions import require_owner
 from deployments.api.problems import ApiError, not_found
 from deployments.api.schemas import (
     ChartSpec,
@@ -85,11 +86,13 @@ async def read_dashboard(dashboard_id: uuid.UUID, session: SessionDep) -> Dashbo
 
 @router.put("/{dashboard_id}", response_model=DashboardPublic)
 async def update_dashboard(dashboard_id: uuid.UUID, body: DashboardUpdate,
-                           session: SessionDep) -> DashboardPublic:
-    """Replace name and charts. 409 (with `current`) when `version` is not the latest."""
+                           session: SessionDep, principal: CurrentPrincipal) -> DashboardPublic:
+    """Replace name and charts (owner or admin). 409 (with `current`) when `version` is
+    not the latest."""
     dashboard = await session.get(Dashboard, dashboard_id)
     if dashboard is None:
         raise not_found("Dashboard")
+    require_owner(principal, dashboard, "dashboard")
     await _check_charts(session, body.charts)
     # Compare-and-set in one statement: two concurrent writers cannot both win.
     result = await session.execute(
@@ -108,9 +111,11 @@ async def update_dashboard(dashboard_id: uuid.UUID, body: DashboardUpdate,
 
 
 @router.delete("/{dashboard_id}", status_code=204)
-async def delete_dashboard(dashboard_id: uuid.UUID, session: SessionDep) -> None:
+async def delete_dashboard(dashboard_id: uuid.UUID, session: SessionDep,
+                           principal: CurrentPrincipal) -> None:
     dashboard = await session.get(Dashboard, dashboard_id)
     if dashboard is None:
         raise not_found("Dashboard")
+    require_owner(principal, dashboard, "dashboard")
     await session.delete(dashboard)
     await session.commit()

@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from cluster.models import Dataset, DatasetVersion, JobKind
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from deployments.api.permissions import require_owner
 from deployments.api.problems import ApiError
 from deployments.api.schemas import (
     ColumnPublic,
@@ -137,6 +138,7 @@ async def profile_dataset(dataset_id: uuid.UUID, ctx: ContextDep, session: Sessi
     """Start a profile job (nulls, distinct, min/max/mean/std, quantiles, top values,
     histograms); the result is stored with the version."""
     dataset = await datasets.require_dataset(session, dataset_id)
+    require_owner(principal, dataset, "dataset")
     row = await datasets.require_version(session, dataset, version)
     job = await jobs.submit_job(ctx=ctx, session=session, principal=principal,
                                 kind=JobKind.profile,

@@ -2,19 +2,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated
+import time
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from cluster.security import InvalidToken
 from deployments.api.context import ApiContext
 from deployments.api.permissions import PERMISSIONS
+from deployments.api.principals import Principal
+from deployments.api.services import tokens
 
 router = APIRouter(tags=["events"])
 PING_INTERVAL_S = 20.0
 # WebSocket close codes (RFC 6455 private range): 4401 unauthenticated, 4403 forbidden.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY = 4429
 
 
 @router.websocket("/events")
@@ -28,7 +32,10 @@ async def subscribe(
     progress, `{"type": "dataset_version", "dataset": {...}}` for new versions, and
     `{"type": "metrics", "metrics": {...}}` once a second (requests/s, p50/p99 latency,
     error rate, cache hit rate, rate-limited requests, running jobs, Serve replicas per
-    deployment, cluster CPU and memory)."""
+    deployment, cluster CPU and memory). The credential is checked again at least every
+    `HELIO_WS_RECHECK_S` seconds: an expired token, a sign-out, a deactivated user or a
+    revoked key closes the socket with 4401, a role that may no longer subscribe with 4403.
+    A principal holds at most `HELIO_WS_MAX_PER_PRINCIPAL` sockets per replica (4429)."""
     ctx: ApiContext = websocket.app.state.ctx
     header = websocket.headers.get("authorization", "")
     credential = token or websocket.headers.get("x-api-key") or (
@@ -36,32 +43,90 @@ async def subscribe(
     if not credential:
         await websocket.close(code=CLOSE_UNAUTHENTICATED, reason="Not authenticated")
         return
+    verdict = await _check(ctx, credential)
+    if isinstance(verdict, tuple):
+        await websocket.close(code=verdict[0], reason=verdict[1])
+        return
+    principal = verdict
+    subject = _subject(principal)
+    sockets = ctx.sockets
+    if sockets.get(subject, 0) >= ctx.settings.ws_max_per_principal:
+        await websocket.accept()  # so the client sees why, not a bare HTTP 403
+        await websocket.close(code=CLOSE_TOO_MANY, reason=(
+            f"At most {ctx.settings.ws_max_per_principal} event sockets per principal"))
+        return
+    sockets[subject] = sockets.get(subject, 0) + 1
     try:
-        principal = await ctx.authenticator.authenticate(credential)
-    except InvalidToken:
-        await websocket.close(code=CLOSE_UNAUTHENTICATED, reason="Invalid or expired credentials")
-        return
-    if not PERMISSIONS["events-subscribe"].allows(principal.role):
-        await websocket.close(code=CLOSE_FORBIDDEN, reason="Role may not subscribe to events")
-        return
+        await _stream(ctx, websocket, credential, principal)
+    finally:
+        sockets[subject] -= 1
+        if sockets[subject] <= 0:
+            del sockets[subject]
+
+
+async def _stream(ctx: ApiContext, websocket: WebSocket, credential: str,
+                  principal: Principal) -> None:
     await websocket.accept()
     queue = ctx.events.subscribe()
     receiver = asyncio.create_task(_drain(websocket))
+    getter: asyncio.Task[dict[str, Any]] | None = None
+    recheck_s = ctx.settings.ws_recheck_s
+    next_check = time.monotonic() + recheck_s
+    next_ping = time.monotonic() + PING_INTERVAL_S
     try:
         await websocket.send_json({"type": "hello", "role": principal.role.value})
-        while not receiver.done():
-            try:
-                event = await asyncio.wait_for(queue.get(), PING_INTERVAL_S)
-            except TimeoutError:
-                event = {"type": "ping"}
-            await websocket.send_json(event)
+        while True:
+            now = time.monotonic()
+            if now >= next_check:
+                verdict = await _check(ctx, credential)
+                if isinstance(verdict, tuple):
+                    await websocket.close(code=verdict[0], reason=verdict[1])
+                    return
+                next_check = now + recheck_s
+            if now >= next_ping:
+                await websocket.send_json({"type": "ping"})
+                next_ping = now + PING_INTERVAL_S
+            getter = getter or asyncio.create_task(queue.get())
+            # Wake for an event, the client leaving, or the next check, whichever is first.
+            done, _ = await asyncio.wait(
+                {getter, receiver}, timeout=max(0.0, min(next_check, next_ping) - now),
+                return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                return
+            if getter in done:
+                event, getter = getter.result(), None
+                await websocket.send_json(event)
+                next_ping = time.monotonic() + PING_INTERVAL_S
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
         ctx.events.unsubscribe(queue)
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await receiver
+        for task in (receiver, getter):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+
+def _subject(principal: Principal) -> str:
+    if principal.api_key is not None:
+        return f"key:{principal.api_key.id}"
+    return f"user:{principal.user_id}"
+
+
+async def _check(ctx: ApiContext, credential: str) -> Principal | tuple[int, str]:
+    """The principal behind `credential` now, or the close code and reason."""
+    try:
+        principal = await ctx.authenticator.authenticate(credential)
+    except InvalidToken:
+        return CLOSE_UNAUTHENTICATED, "Invalid or expired credentials"
+    if principal.session_id is not None:
+        async with ctx.sessions() as session:
+            if not await tokens.session_alive(session=session, family_id=principal.session_id):
+                return CLOSE_UNAUTHENTICATED, "The session was signed out"
+    if not PERMISSIONS["events-subscribe"].allows(principal.role):
+        return CLOSE_FORBIDDEN, "Role may not subscribe to events"
+    return principal
 
 
 async def _drain(websocket: WebSocket) -> None:

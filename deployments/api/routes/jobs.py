@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -10,8 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from cluster.models import JobKind
+from cluster.models import Job, JobKind, Role
+from cluster.sandbox import runner_mode
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from deployments.api.principals import Principal
+from deployments.api.problems import ApiError
 from deployments.api.schemas import JobLogs, JobPublic, JobsPublic, JobStatusName, Limit, Offset
 from deployments.api.services import jobs
 from deployments.api.services.datasets import invalid
@@ -32,21 +36,32 @@ async def list_jobs(
     rows, total = await jobs.list_jobs(session=session, principal=principal, status=status,
                                        kind=kind.value if kind else None, limit=limit,
                                        offset=offset)
-    return JobsPublic(items=[JobPublic.model_validate(j) for j in rows], total=total)
+    return JobsPublic(items=[_public(j, principal) for j in rows], total=total)
+
+
+def _public(job: Job, principal: Principal) -> JobPublic:
+    """Everyone who may list jobs sees their status; spec and result only the owner and
+    admins."""
+    public = JobPublic.model_validate(job)
+    if not jobs.sees_details(principal, job):
+        public = public.model_copy(update={"spec": {}, "result": None})
+    return public
 
 
 @router.get("/{job_id}", response_model=JobPublic)
 async def read_job(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
                    principal: CurrentPrincipal) -> JobPublic:
     job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
-    return JobPublic.model_validate(job)
+    return _public(job, principal)
 
 
 @router.get("/{job_id}/logs", response_model=JobLogs)
 async def read_job_logs(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
                         principal: CurrentPrincipal) -> JobLogs:
-    """The driver's output, as Ray has it."""
+    """The driver's output, as Ray has it (the job's owner or an admin)."""
     job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
+    if not jobs.sees_details(principal, job):
+        raise ApiError(403, "Only the job's owner or an admin may read its logs")
     return JobLogs(job_id=job.id, ray_job_id=job.ray_job_id,
                    logs=await jobs.job_logs(ctx=ctx, job=job))
 
@@ -56,7 +71,7 @@ async def cancel_job(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
                      principal: CurrentPrincipal) -> JobPublic:
     job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
     job = await jobs.cancel_job(ctx=ctx, session=session, principal=principal, job=job)
-    return JobPublic.model_validate(job)
+    return _public(job, principal)
 
 
 def _unpack(upload_path: Path, target: Path) -> None:
@@ -98,8 +113,13 @@ async def submit_job(
     num_gpus: Annotated[float, Form(ge=0, le=64)] = 0.0,
     memory_mb: Annotated[int | None, Form(ge=1, le=10_000_000)] = None,
 ) -> JobPublic:
-    """Run your own script on the cluster as a Ray Job (its working directory is shipped
-    with it; `ray.init()` inside it joins the cluster)."""
+    """Run your own script as a job, in the user zone: a sandbox with no platform secrets
+    and no network but the API (`HELIO_API_URL`, with a read-only token of yours in
+    `HELIO_JOB_TOKEN`). Without an isolated runner only admins may run scripts."""
+    mode = await asyncio.to_thread(runner_mode, ctx.settings)
+    if not mode.isolated and principal.role != Role.admin:
+        raise ApiError(403, f"Script jobs need an isolated runner, and none is available here "
+                            f"({mode.reason}); only admins may run scripts until one is set up")
     parsed_args = _json_list(args, "args")
     packages = _json_list(pip, "pip")
     for i, package in enumerate(packages):
@@ -135,7 +155,7 @@ async def submit_job(
               "num_gpus": num_gpus, "memory_mb": memory_mb},
         working_dir=str(workdir), pip=packages or None, num_cpus=num_cpus, num_gpus=num_gpus,
         memory=memory_mb * (1 << 20) if memory_mb else None, job_id=job_id)
-    return JobPublic.model_validate(job)
+    return _public(job, principal)
 
 
 def _json_list(raw: str | None, field: str) -> list[str]:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from cluster.models import JobKind, MLModel, ModelVersion
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from deployments.api.permissions import require_owner
 from deployments.api.problems import ApiError
 from deployments.api.schemas import (
     AliasUpdate,
@@ -42,6 +43,7 @@ async def train_model(body: TrainSpec, ctx: ContextDep, session: SessionDep,
                       principal: CurrentPrincipal) -> JobPublic:
     """Train a model on a dataset version as a job; it becomes the next version of
     `model` in the registry. Unknown columns or unsuitable types are 422 with the field."""
+    require_owner(principal, await models.find_model(session, body.model), "model")
     dataset = await find_dataset(session, body.dataset)
     if dataset is None:
         raise datasets.invalid(["body", "dataset"], f"dataset '{body.dataset}' not found")
@@ -81,9 +83,12 @@ async def set_alias(
     body: AliasUpdate,
     session: SessionDep,
     ctx: ContextDep,
+    principal: CurrentPrincipal,
 ) -> ModelPublic:
-    """Point an alias (`staging`, `production`, ...) at a version."""
+    """Point an alias (`staging`, `production`, ...) at a version (the model's owner or
+    an admin)."""
     model = await models.get_model(session, name)
+    require_owner(principal, model, "model")
     model = await models.set_alias(session, model, alias, body.version)
     await ctx.cache.invalidate_tag(models.model_tag(model.name))
     return _public(model, await models.latest(session, model))

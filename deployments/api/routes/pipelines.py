@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cluster.models import JobKind, Pipeline
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
+from deployments.api.permissions import require_owner
+from deployments.api.principals import Principal
 from deployments.api.problems import ApiError, not_found
 from deployments.api.schemas import (
     JobPublic,
@@ -81,6 +83,12 @@ async def validate_spec(session: AsyncSession, raw: dict[str, Any],
     return spec
 
 
+async def _check_sink(session: AsyncSession, principal: Principal, spec: s.PipelineSpec) -> None:
+    """Publishing into an existing dataset is a write to it (the job driver checks again
+    when it publishes)."""
+    require_owner(principal, await find_dataset(session, spec.sink.dataset), "dataset")
+
+
 @router.post("", response_model=PipelinePublic, status_code=201)
 async def create_pipeline(body: PipelineCreate, session: SessionDep,
                           principal: CurrentPrincipal) -> PipelinePublic:
@@ -95,6 +103,7 @@ async def create_pipeline(body: PipelineCreate, session: SessionDep,
         if not isinstance(raw, dict):
             raise datasets.invalid(["body", "spec_yaml"], "the YAML must be a mapping")
     spec = await validate_spec(session, raw, ("body", "spec" if body.spec else "spec_yaml"))
+    await _check_sink(session, principal, spec)
     pipeline = Pipeline(name=body.name, owner_id=principal.user_id,
                         spec=spec.model_dump(mode="json", by_alias=True, exclude_none=True))
     session.add(pipeline)
@@ -131,7 +140,9 @@ async def run_pipeline(pipeline_id: uuid.UUID, ctx: ContextDep, session: Session
     pipeline = await session.get(Pipeline, pipeline_id)
     if pipeline is None:
         raise not_found("Pipeline")
+    require_owner(principal, pipeline, "pipeline")
     spec = await validate_spec(session, pipeline.spec, ("spec",))
+    await _check_sink(session, principal, spec)
     job = await jobs.submit_job(
         ctx=ctx, session=session, principal=principal, kind=JobKind.pipeline,
         spec={"pipeline": spec.model_dump(mode="json", by_alias=True, exclude_none=True),

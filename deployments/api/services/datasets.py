@@ -17,9 +17,10 @@ from fastapi import UploadFile
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cluster.models import Dataset, DatasetVersion, Role
+from cluster.models import Dataset, DatasetVersion
 from cluster.storage import parquet_files
 from deployments.api.context import ApiContext
+from deployments.api.permissions import require_owner
 from deployments.api.principals import Principal
 from deployments.api.problems import ApiError, not_found
 from pipelines import ingest
@@ -140,8 +141,7 @@ async def versions_of(session: AsyncSession, dataset_id: uuid.UUID) -> list[Data
 
 async def delete_dataset(*, ctx: ApiContext, session: AsyncSession, principal: Principal,
                          dataset: Dataset) -> None:
-    if principal.role != Role.admin and dataset.owner_id != principal.user_id:
-        raise ApiError(403, "Only the dataset's owner or an admin may delete it")
+    require_owner(principal, dataset, "dataset")
     await session.execute(delete(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id))
     await session.delete(dataset)
     await session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cluster.jobs import driver_env
 from cluster.models import Job, JobKind, JobStatus, Role, utcnow
 from deployments.api.context import ApiContext
+from deployments.api.permissions import require_owner
 from deployments.api.principals import Principal
 from deployments.api.problems import ApiError, not_found
 
@@ -70,8 +71,13 @@ async def submit_job(
 
 
 def _visible(principal: Principal) -> bool:
-    """Whether the principal sees everyone's jobs (admins, analysts, viewers do)."""
+    """Whether the principal sees everyone's jobs' status (admins, analysts, viewers do)."""
     return principal.role in (Role.admin, Role.analyst, Role.viewer)
+
+
+def sees_details(principal: Principal, job: Job) -> bool:
+    """A job's spec, result and logs: its owner's and the admins' to read."""
+    return principal.role == Role.admin or job.owner_id == principal.user_id
 
 
 async def list_jobs(*, session: AsyncSession, principal: Principal, status: str | None,
@@ -135,8 +141,7 @@ async def job_logs(*, ctx: ApiContext, job: Job) -> str:
 
 async def cancel_job(*, ctx: ApiContext, session: AsyncSession, principal: Principal,
                      job: Job) -> Job:
-    if principal.role != Role.admin and job.owner_id != principal.user_id:
-        raise ApiError(403, "Only the job's owner or an admin may cancel it")
+    require_owner(principal, job, "job")
     if JobStatus(job.status).terminal:
         raise ApiError(409, f"The job already ended ({job.status})")
     await session.execute(update(Job).where(

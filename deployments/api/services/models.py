@@ -30,6 +30,13 @@ async def get_model(session: AsyncSession, name: str) -> MLModel:
         raise not_found(str(exc)) from None
 
 
+async def find_model(session: AsyncSession, name: str) -> MLModel | None:
+    try:
+        return await registry.find_model(session, name)
+    except registry.VersionNotFound:
+        return None
+
+
 async def versions_of(session: AsyncSession, model: MLModel) -> list[ModelVersion]:
     rows = await session.execute(select(ModelVersion).where(ModelVersion.model_id == model.id)
                                  .order_by(ModelVersion.version.desc()))

@@ -69,6 +69,13 @@ async def revoke_family(*, session: AsyncSession, family_id: uuid.UUID) -> None:
     )
 
 
+async def session_alive(*, session: AsyncSession, family_id: uuid.UUID) -> bool:
+    """Whether the sign-in session still has a refresh token that was not revoked."""
+    found = await session.scalar(select(RefreshToken.id).where(
+        RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None)).limit(1))
+    return found is not None
+
+
 async def family_of(*, session: AsyncSession, token: str) -> RefreshToken | None:
     return (await session.execute(
         select(RefreshToken).where(RefreshToken.token_hash == digest(token))

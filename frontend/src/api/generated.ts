@@ -1482,7 +1482,8 @@ export type ApiKeyRef = {
 };
 export type Me = {
   api_key?: ApiKeyRef | null;
-  auth: "jwt" | "api_key";
+  /** How the request authenticated: a sign-in token, an API key, or a script job's token (read-only) */
+  auth: "jwt" | "api_key" | "job";
   created_at: string;
   email: string;
   id: string;
