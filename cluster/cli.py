@@ -236,8 +236,9 @@ run_app = typer.Typer(help="Run a pipeline or a training in this process, as a r
 app.add_typer(run_app, name="run")
 
 
-def _run_as_job(kind: str, spec: dict[str, Any]) -> None:
-    """Record a queued job row, then drive it here (it shows in the API and dashboard)."""
+def _run_as_job(kind: str, spec: dict[str, Any], owner_id: uuid.UUID | None = None) -> None:
+    """Record a queued job row, then drive it here (it shows in the API and dashboard).
+    It acts for `owner_id` (a saved pipeline's owner), or as the platform when None."""
     from cluster.db import create_engine, create_session_factory
     from cluster.models import Job, JobStatus
     from pipelines.run import Driver
@@ -250,7 +251,7 @@ def _run_as_job(kind: str, spec: dict[str, Any]) -> None:
         try:
             async with create_session_factory(engine)() as session:
                 session.add(Job(id=job_id, kind=kind, status=JobStatus.queued.value,
-                                progress=0.0, spec=spec,
+                                progress=0.0, spec=spec, owner_id=owner_id,
                                 ray_job_id=os.environ.get("RAY_JOB_SUBMISSION_ID")))
                 await session.commit()
         finally:
@@ -289,7 +290,7 @@ def run_pipeline(name: Annotated[str, typer.Argument(help="A saved pipeline's na
         console.print(f"[red]no pipeline named {name!r}[/red]")
         raise typer.Exit(2)
     _run_as_job("pipeline", {"pipeline": pipeline.spec, "pipeline_id": str(pipeline.id),
-                             "pipeline_name": pipeline.name})
+                             "pipeline_name": pipeline.name}, owner_id=pipeline.owner_id)
 
 
 @run_app.command("train")

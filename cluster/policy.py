@@ -37,14 +37,16 @@ def lower_role(a: Role | str, b: Role | str) -> Role:
     return ra if ROLE_RANK[ra] <= ROLE_RANK[rb] else rb
 
 
-def may_write(*, user_id: uuid.UUID, role: Role | str, owner_id: uuid.UUID | None) -> bool:
+def may_write(*, user_id: uuid.UUID | None, role: Role | str, owner_id: uuid.UUID | None
+              ) -> bool:
     role = Role(role)
     if role == Role.admin:
         return True
     return role in WRITER_ROLES and owner_id is not None and owner_id == user_id
 
 
-def check_write(*, user_id: uuid.UUID, role: Role | str, obj: Owned | None, what: str) -> None:
+def check_write(*, user_id: uuid.UUID | None, role: Role | str, obj: Owned | None,
+                what: str) -> None:
     """Raise OwnershipError unless (user_id, role) may change `obj` (None: a new object,
     which any writer may create)."""
     if obj is None:

@@ -179,17 +179,21 @@ class Driver:
                                     schema=schema_map(row.columns), num_rows=row.num_rows,
                                     num_bytes=row.num_bytes)
 
-    async def _owner(self) -> tuple[uuid.UUID, Role]:
+    async def _owner(self) -> tuple[uuid.UUID | None, Role]:
         assert self.job is not None
+        if self.job.owner_id is None:
+            # Recorded by `helio run` (cron, RayJob): an operator with the platform's own
+            # credentials, acting as the platform.
+            return None, Role.admin
         async with self.sessions() as session:
-            user = await session.get(User, self.job.owner_id) if self.job.owner_id else None
+            user = await session.get(User, self.job.owner_id)
         if user is None or not user.is_active:
             raise JobFailed("the job's owner no longer exists or is deactivated")
         return user.id, Role(user.role)
 
-    def owner(self) -> tuple[uuid.UUID, Role]:
+    def owner(self) -> tuple[uuid.UUID | None, Role]:
         """The job owner's id and *current* role (a demotion since submission applies)."""
-        result: tuple[uuid.UUID, Role] = self._db(self._owner())
+        result: tuple[uuid.UUID | None, Role] = self._db(self._owner())
         return result
 
     async def _check_write(self, obj: Any, what: str) -> None:
@@ -659,6 +663,8 @@ def run_script(driver: Driver, job: Job) -> dict[str, Any]:
     spec = job.spec
     argv = [sys.executable, spec["script"], *spec.get("args", [])]
     owner_id, owner_role = driver.owner()
+    if owner_id is None:
+        raise JobFailed("a script job needs an owner (submit it through the API)")
     token = driver.signer().issue_access(subject=owner_id, role=Role.viewer.value,
                                          ttl_s=driver.settings.job_token_ttl_s, job_id=job.id)
     mode = sandbox.runner_mode(driver.settings)

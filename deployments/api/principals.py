@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actors.cache import ReplicaCache
-from cluster.models import ApiKey, Role, User
+from cluster.models import ApiKey, Job, Role, User
 from cluster.security import InvalidToken, TokenSigner, digest, looks_like_api_key
 from deployments.api.permissions import lower_role
 
@@ -60,6 +60,7 @@ class Principal:
         return self.user.email
 
 
+JOB_STATE_TTL_S = 5.0
 PRINCIPAL_L2_TTL_S = 300.0  # changes made through the API invalidate sooner, by tag
 
 
@@ -97,7 +98,10 @@ class Authenticator:
         if user is None or not user.is_active:
             raise InvalidToken("user unknown or inactive")
         if claims.job_id is not None:
-            # A script job's token reads what its user may read, and does nothing else.
+            # A script job's token reads what its user may read, and does nothing else,
+            # and only while its job runs.
+            if not await self._job_running(claims.job_id, user.id):
+                raise InvalidToken("the job this token was issued to has ended")
             return Principal(user=user, role=lower_role(user.role, Role.viewer), via="job",
                              job_id=claims.job_id)
         # The stored role wins over the token's claim, so a demotion applies at once.
@@ -116,6 +120,21 @@ class Authenticator:
         # A key never outranks its owner: a demoted admin's admin key acts as the owner now.
         return Principal(user=owner, role=lower_role(record.role, owner.role), via="api_key",
                          api_key=record)
+
+    async def _job_running(self, job_id: uuid.UUID, owner_id: uuid.UUID) -> bool:
+        async def load() -> dict[str, Any] | None:
+            async with self._sessions() as session:
+                job = await session.get(Job, job_id)
+            if job is None or job.owner_id != owner_id:
+                return None
+            return {"status": job.status}
+
+        # Briefly cached: a script's requests cost no query each, and its token stops
+        # working within seconds of the job's end.
+        record = await self._cache.cached(f"principal:job:{job_id}", JOB_STATE_TTL_S, (),
+                                          load, l1_ttl_s=JOB_STATE_TTL_S) \
+            if self._use_cache else await load()
+        return record is not None and record["status"] in ("queued", "running")
 
     async def _user(self, user_id: uuid.UUID) -> UserRecord | None:
         record: UserRecord | None = await self._through_cache(

@@ -95,3 +95,14 @@ def test_deploy_reports_an_unreachable_cluster(tmp_path):
            "RAY_ADDRESS": "http://127.0.0.1:9"}
     result = runner.invoke(app, ["deploy"], env=env)
     assert result.exit_code == 1 and "Deploy failed" in _text(result), result.output
+
+
+def test_status_says_where_script_jobs_run(tmp_path):
+    base = {**_env(tmp_path, f"sqlite:///{tmp_path / 's.db'}"), "HELIO_PORT": "1"}
+    off = runner.invoke(app, ["status"], env={**base, "HELIO_SCRIPT_RUNNER": "off"},
+                        terminal_width=200)
+    assert off.exit_code == 0, off.output
+    assert "Script jobs: unavailable (HELIO_SCRIPT_RUNNER=off); only admins may run " \
+           "scripts" in _text(off)
+    auto = runner.invoke(app, ["status"], env=base, terminal_width=200)
+    assert "Script jobs: sandbox (bubblewrap sandbox" in _text(auto)  # CI installs bwrap

