@@ -15,7 +15,7 @@ import sys
 import threading
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def pump(source: socket.socket, sink: socket.socket) -> None:
     try:
         while data := source.recv(65536):
             sink.sendall(data)
@@ -44,7 +44,7 @@ def _relay(server: socket.socket, path: str) -> None:
             upstream.close()
             continue
         for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+            threading.Thread(target=pump, args=(a, b), daemon=True).start()
 
 
 def main() -> int:

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from cluster._sandbox_boot import pump
 from cluster.settings import Settings
 
 log = structlog.get_logger("helio.sandbox")
@@ -219,26 +220,11 @@ class ApiBridge:
                 client.close()
                 continue
             for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=pump, args=(a, b), daemon=True).start()
 
     def close(self) -> None:
         self._closed.set()
         self._server.close()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (source, sink):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
 
 
 def api_target(settings: Settings) -> tuple[tuple[str, int], str]:
