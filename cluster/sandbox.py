@@ -137,10 +137,20 @@ def sandbox_env(*, api_path: str, job_token: str, job_id: str) -> dict[str, str]
 
 
 def _read_only_roots() -> list[str]:
-    """What the script may read besides /usr: the Python installation and the virtualenv
-    (so pandas, numpy, ... import), and Helio's code (the boot script, editable installs)."""
-    roots = {sys.base_prefix, sys.prefix, str(Path(__file__).resolve().parents[1])}
+    """What the script may read besides /usr: the Python installation and the virtualenv,
+    so pandas, numpy, ... import (Helio's own code is not among them)."""
+    roots = {sys.base_prefix, sys.prefix}
     return sorted(r for r in roots if r and r != "/usr" and Path(r).is_dir())
+
+
+def _check_roots(settings: Settings) -> None:
+    """Never mount a directory that holds the platform's state into a sandbox."""
+    private = [Path(settings.home).resolve(), Path(settings.resolved_data_root).resolve()]
+    for root in _read_only_roots():
+        for path in private:
+            if path.is_relative_to(Path(root).resolve()):
+                raise RuntimeError(f"{path} is inside {root}, which the sandbox mounts; move "
+                                   "HELIO_HOME / HELIO_DATA_ROOT out of the Python installation")
 
 
 def _parents(path: str) -> list[str]:
@@ -153,7 +163,12 @@ def bwrap_command(*, bwrap: str, job_dir: Path, argv: Sequence[str],
     command = [bwrap, "--die-with-parent", "--new-session",
                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
                "--unshare-cgroup-try", "--hostname", "localhost",
-               "--ro-bind", "/usr", "/usr"]
+               "--ro-bind", "/usr", "/usr",
+               "--proc", "/proc", "--dev", "/dev",
+               # The sandbox's own temp space (Ray's object store needs /dev/shm), mounted
+               # before the binds so that a virtualenv under /tmp stays visible.
+               "--perms", "1777", "--tmpfs", "/dev/shm",  # noqa: S108
+               "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
     for link in ("bin", "sbin", "lib", "lib32", "lib64"):
         target = Path("/") / link
         if target.is_symlink():
@@ -163,7 +178,7 @@ def bwrap_command(*, bwrap: str, job_dir: Path, argv: Sequence[str],
     for item in ("/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/alternatives",
                  "/etc/ld.so.cache", "/etc/mime.types", "/etc/hosts"):
         command += ["--ro-bind-try", item, item]
-    made: set[str] = set()
+    made: set[str] = {"/tmp", "/dev"}  # noqa: S108 - mounted above
     for root in _read_only_roots():
         for parent in _parents(root):
             if parent not in made:
@@ -172,11 +187,7 @@ def bwrap_command(*, bwrap: str, job_dir: Path, argv: Sequence[str],
         command += ["--ro-bind", root, root]
     command += ["--perms", "0755", "--dir", "/helio",
                 "--ro-bind", str(BOOT_SCRIPT), "/helio/boot.py",
-                "--bind", str(job_dir), "/job", "--chdir", "/job/work",
-                "--proc", "/proc", "--dev", "/dev",
-                # The sandbox's own temp space (Ray's object store needs /dev/shm).
-                "--perms", "1777", "--tmpfs", "/dev/shm",  # noqa: S108
-                "--perms", "1777", "--tmpfs", "/tmp"]  # noqa: S108
+                "--bind", str(job_dir), "/job", "--chdir", "/job/work"]
     if ids is None:
         command += ["--unshare-user"]
         inner: list[str] = []
@@ -255,6 +266,7 @@ def start_script(*, settings: Settings, workdir: Path, argv: Sequence[str], job_
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise RuntimeError("bwrap is not installed")
+    _check_roots(settings)
     ids = runner_ids(settings)
     base = Path(settings.runner_root) if settings.runner_root else None
     if base is not None:
