@@ -128,20 +128,6 @@ class Settings(BaseSettings):
     admin_email: str | None = None
     admin_password: SecretStr | None = None
 
-    @field_validator("jwt_previous_secrets", mode="before")
-    @classmethod
-    def _previous_secrets(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_proxies(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [p.strip() for p in value.split(",") if p.strip()]
-        return value
-
     @field_validator("trusted_proxies", mode="after")
     @classmethod
     def _check_proxies(cls, value: list[str]) -> list[str]:
@@ -149,9 +135,10 @@ class Settings(BaseSettings):
             ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("jwt_previous_secrets", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: Any) -> Any:
+    def _split_commas(cls, value: Any) -> Any:
+        """Comma-separated lists in the environment."""
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value

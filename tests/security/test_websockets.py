@@ -49,15 +49,19 @@ async def test_sign_out_closes_the_socket(stack, team: Team, http):
         assert await _closed_with(ws) == 4401
 
 
-async def test_deactivation_closes_the_socket(stack, team: Team, http):
+@pytest.mark.parametrize(("change", "code"), [({"is_active": False}, 4401),
+                                              ({"role": "app"}, 4403)],
+                         ids=["deactivation", "role_that_may_not_subscribe"])
+async def test_an_admins_change_to_the_user_closes_the_socket(stack, team: Team, http,
+                                                             change, code):
     admin = await team.member(Role.admin)
     analyst = await team.member(Role.analyst)
     async with websockets.connect(f"{stack.ws}?token={analyst.token}") as ws:
         await _hello(ws)
         done = await http.patch(f"/api/v1/users/{analyst.id}", headers=admin.headers,
-                                json={"is_active": False})
+                                json=change)
         assert done.status_code == 200, done.text
-        assert await _closed_with(ws) == 4401
+        assert await _closed_with(ws) == code
 
 
 async def test_expiry_closes_the_socket(stack, team: Team):
@@ -78,17 +82,6 @@ async def test_a_revoked_key_closes_the_socket(stack, team: Team, http):
         assert (await http.delete(f"/api/v1/api-keys/{key['id']}",
                                   headers=admin.headers)).status_code == 204
         assert await _closed_with(ws) == 4401
-
-
-async def test_a_role_that_may_no_longer_subscribe_closes_with_4403(stack, team: Team, http):
-    admin = await team.member(Role.admin)
-    analyst = await team.member(Role.analyst)
-    async with websockets.connect(f"{stack.ws}?token={analyst.token}") as ws:
-        await _hello(ws)
-        done = await http.patch(f"/api/v1/users/{analyst.id}", headers=admin.headers,
-                                json={"role": "app"})
-        assert done.status_code == 200, done.text
-        assert await _closed_with(ws) == 4403
 
 
 async def test_sockets_per_principal_are_capped(stack, team: Team):
