@@ -99,6 +99,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/http_ingress.py
 	$(BIN)/python benchmarks/actors.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/engine.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -10,6 +10,8 @@ RATE_LIMITER = "helio-rate-limiter"
 CACHE = "helio-cache"
 EVENTS = "helio-events"
 PLATFORM_METRICS = "helio-platform-metrics"
+SCHEDULER = "helio-scheduler"
+RUNNER_PREFIX = "helio-runner-"
 
 
 def actor_options(name: str, namespace: str, max_concurrency: int | None = None

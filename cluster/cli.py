@@ -122,6 +122,126 @@ def user_create(
     console.print(f"[green]Created {user.email} ({user.role})[/green]")
 
 
+schedule_app = typer.Typer(help="Recurring jobs (through the API, as the key's owner).",
+                            no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+ApiUrl = Annotated[str | None, typer.Option(envvar="HELIO_API_URL",
+                                            help="Default: the local helio up")]
+ApiKey = Annotated[str | None, typer.Option(envvar="HELIO_API_KEY", help="An API key (hk_...)")]
+
+
+def _api(api_url: str | None, api_key: str | None) -> httpx.Client:
+    if not api_key:
+        console.print("[red]An API key is required:[/red] --api-key or HELIO_API_KEY")
+        raise typer.Exit(2)
+    base = (api_url or _api_url(load_settings())).rstrip("/") + "/api/v1"
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {api_key}"},
+                        timeout=60.0)
+
+
+def _answer(response: httpx.Response, ok: int = 200) -> Any:
+    if response.status_code != ok:
+        console.print(f"[red]Refused ({response.status_code}):[/red] {_problem_text(response)}")
+        raise typer.Exit(1)
+    return response.json() if response.content else None
+
+
+def _schedule_id(client: httpx.Client, ref: str) -> str:
+    items = _answer(client.get("/schedules", params={"limit": 500}))["items"]
+    for item in items:
+        if ref in (item["id"], item["name"]):
+            return str(item["id"])
+    console.print(f"[red]no schedule named {ref!r}[/red]")
+    raise typer.Exit(2)
+
+
+@schedule_app.command("list")
+def schedule_list(api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
+    """Schedules with their timing, policies and next run."""
+    with _api(api_url, api_key) as client:
+        items = _answer(client.get("/schedules", params={"limit": 500}))["items"]
+    table = Table(title="Schedules")
+    for column in ("name", "kind", "when", "policies", "next run", "state"):
+        table.add_column(column)
+    for item in items:
+        when = (f"{item['cron']} ({item['timezone']})" if item["cron"]
+                else f"every {item['interval_s']} s")
+        table.add_row(item["name"], item["kind"], when,
+                      f"{item['concurrency_policy']}, missed: {item['missed_policy']}",
+                      str(item["next_run_at"] or "-"), "paused" if item["paused"] else "active")
+    console.print(table)
+
+
+@schedule_app.command("create")
+def schedule_create(
+    name: Annotated[str, typer.Argument()],
+    pipeline: Annotated[str | None, typer.Option(help="A saved pipeline's name or id")] = None,
+    kind: Annotated[str | None, typer.Option(help="train, profile, query or text_index "
+                                                  "(with --target)")] = None,
+    target: Annotated[str | None, typer.Option(help="The target as JSON (see the API)")]
+    = None,
+    cron: Annotated[str | None, typer.Option(help='e.g. "0 2 * * *"')] = None,
+    every: Annotated[int | None, typer.Option(help="Interval in seconds")] = None,
+    tz: Annotated[str, typer.Option(help="Time zone of the cron expression")] = "UTC",
+    concurrency: Annotated[str, typer.Option(help="forbid, allow or replace")] = "forbid",
+    missed: Annotated[str, typer.Option(help="skip or run_once")] = "skip",
+    api_url: ApiUrl = None, api_key: ApiKey = None,
+) -> None:
+    """Run a pipeline (or a training, profile, query, index rebuild) on a schedule."""
+    with _api(api_url, api_key) as client:
+        if pipeline:
+            found = _answer(client.get("/pipelines", params={"limit": 500}))["items"]
+            match = [p for p in found if pipeline in (p["id"], p["name"])]
+            if not match:
+                console.print(f"[red]no pipeline named {pipeline!r}[/red]")
+                raise typer.Exit(2)
+            kind, body_target = "pipeline", {"pipeline_id": match[0]["id"]}
+        else:
+            try:
+                body_target = json.loads(target or "")
+            except ValueError:
+                console.print("[red]--target must be JSON[/red] (or give --pipeline)")
+                raise typer.Exit(2) from None
+        created = _answer(client.post("/schedules", json={
+            "name": name, "kind": kind, "target": body_target, "cron": cron,
+            "interval_s": every, "timezone": tz, "concurrency_policy": concurrency,
+            "missed_policy": missed}), ok=201)
+    console.print(f"Schedule {created['name']} ({created['id']}); next runs:", highlight=False)
+    for when in created["upcoming"]:
+        console.print(f"  {when}", highlight=False)
+
+
+def _set_paused(ref: str, paused: bool, api_url: str | None, api_key: str | None) -> None:
+    with _api(api_url, api_key) as client:
+        updated = _answer(client.patch(f"/schedules/{_schedule_id(client, ref)}",
+                                       json={"paused": paused}))
+    state = "paused" if paused else f"next run {updated['next_run_at']}"
+    console.print(f"{updated['name']}: {state}", highlight=False)
+
+
+@schedule_app.command("pause")
+def schedule_pause(ref: Annotated[str, typer.Argument(help="Name or id")],
+                   api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
+    """Stop firing (runs due meanwhile are not made up)."""
+    _set_paused(ref, True, api_url, api_key)
+
+
+@schedule_app.command("resume")
+def schedule_resume(ref: Annotated[str, typer.Argument(help="Name or id")],
+                    api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
+    """Fire again, from the next due time after now."""
+    _set_paused(ref, False, api_url, api_key)
+
+
+@schedule_app.command("delete")
+def schedule_delete(ref: Annotated[str, typer.Argument(help="Name or id")],
+                    api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
+    """Delete a schedule (its past runs stay as jobs)."""
+    with _api(api_url, api_key) as client:
+        _answer(client.delete(f"/schedules/{_schedule_id(client, ref)}"), ok=204)
+    console.print(f"deleted {ref}", highlight=False)
+
+
 @app.command()
 def up(
     detach: Annotated[bool, typer.Option(help="Return once Helio is running")] = False,
@@ -239,9 +359,9 @@ app.add_typer(run_app, name="run")
 def _run_as_job(kind: str, spec: dict[str, Any], owner_id: uuid.UUID | None = None) -> None:
     """Record a queued job row, then drive it here (it shows in the API and dashboard).
     It acts for `owner_id` (a saved pipeline's owner), or as the platform when None."""
+    from actors.runner.driver import run_here
+    from cluster.catalog import jobs as catalog_jobs
     from cluster.db import create_engine, create_session_factory
-    from cluster.models import Job, JobStatus
-    from pipelines.run import Driver
 
     settings = _settings()
     job_id = uuid.uuid4()
@@ -250,22 +370,17 @@ def _run_as_job(kind: str, spec: dict[str, Any], owner_id: uuid.UUID | None = No
         engine = create_engine(settings.resolved_database_url)
         try:
             async with create_session_factory(engine)() as session:
-                session.add(Job(id=job_id, kind=kind, status=JobStatus.queued.value,
-                                progress=0.0, spec=spec, owner_id=owner_id,
-                                ray_job_id=os.environ.get("RAY_JOB_SUBMISSION_ID")))
+                job = await catalog_jobs.create(session, settings, kind=kind, spec=spec,
+                                                owner_id=owner_id, job_id=job_id,
+                                                max_attempts=1, runner="cli", commit=False)
+                job.ray_job_id = os.environ.get("RAY_JOB_SUBMISSION_ID")
                 await session.commit()
         finally:
             await engine.dispose()
 
     asyncio.run(record())
     console.print(f"job {job_id} ({kind})")
-    with asyncio.Runner() as runner:
-        engine = create_engine(settings.resolved_database_url)
-        try:
-            code = Driver(settings, job_id, runner, create_session_factory(engine)).run()
-        finally:
-            runner.run(engine.dispose())
-    raise typer.Exit(code)
+    raise typer.Exit(run_here(settings, job_id, "cli"))
 
 
 @run_app.command("pipeline")

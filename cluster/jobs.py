@@ -1,6 +1,6 @@
 """Submitting Helio jobs as Ray Jobs (`JobSubmissionClient`) and reading them back.
 
-Every job's driver is `python -m pipelines.run <job-id>`; it reads its spec from the
+A Ray Job driver is `python -m actors.runner.driver <job-id>`; it reads its spec from the
 job row. Settings reach the driver as `HELIO_*` variables in the job's runtime env,
 except secrets (passwords in URLs, the JWT secret, SQL sources): those must be in the
 cluster's own environment (KubeRay Secrets, or the shell that ran `helio up`), so they
@@ -75,7 +75,7 @@ def submission_id(job_id: uuid.UUID) -> str:
 
 def driver_entrypoint(job_id: uuid.UUID) -> str:
     # This interpreter: the one Helio is installed in (the same image on every node).
-    return f"{shlex.quote(sys.executable)} -m pipelines.run {job_id}"
+    return f"{shlex.quote(sys.executable)} -m actors.runner.driver {job_id}"
 
 
 class RayJobs:

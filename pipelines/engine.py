@@ -1,12 +1,14 @@
 """Runs a validated pipeline on Ray Data, streaming, with DuckDB kernels per batch.
 
-Row-local steps (select, rename, cast, filter, derive, fill_null, drop_null) run per
-batch in `map_batches`. Steps that need all rows of a key together (aggregate, dedupe,
-join) hash-partition their input to Parquet files in the job's scratch directory and
-reduce each partition with DuckDB (the smallpond pattern); aggregations with only
-decomposable functions pre-aggregate each batch first, so little data moves. Sort uses
-Ray Data's range-partitioned sort (top-N per batch when a limit follows). Nothing is
-held whole in memory, so datasets larger than the object store go through.
+Consecutive row-local steps (select, rename, cast, filter, derive, fill_null, drop_null)
+compile into one DuckDB statement run per batch in `map_batches`. Steps that need all
+rows of a key together (aggregate, dedupe, join) hash-partition their input to Parquet
+files in the job's scratch directory and reduce each partition with DuckDB (the smallpond
+pattern); aggregations with only decomposable functions pre-aggregate each batch first,
+so little data moves. Sort uses Ray Data's range-partitioned sort (top-N per batch when a
+limit follows). Nothing is held whole in memory, so datasets larger than the object
+store go through. Inputs small enough for one node take the other plan
+(`pipelines.plan`: one DuckDB statement).
 """
 
 from __future__ import annotations
@@ -86,20 +88,44 @@ def _report(stats: Any, method: str, *args: Any) -> None:
 
 # ---------------------------------------------------------------- batch functions
 
-def _row_steps(batch: pa.Table, *, steps: list[tuple[int, str, list[Any]]], stats: Any,
+def fuse_row_steps(steps: Sequence[tuple[Any, dict[str, str]]]) -> tuple[str, list[Any]]:
+    """Consecutive row-local steps (each with its input schema) as one statement over
+    `t`: a CTE per step, so DuckDB runs them as one pipeline over the batch."""
+    params: list[Any] = []
+    ctes, previous = [], "t"
+    for k, (step, schema) in enumerate(steps):
+        body, _ = kernels.row_step_sql(step, schema, source=previous, params=params)
+        previous = f"f{k}"
+        ctes.append(f"{previous} AS ({body})")
+    return f"WITH {', '.join(ctes)} SELECT * FROM {previous}", params
+
+
+def _row_steps(batch: pa.Table, *, fused: tuple[int, str, list[Any]] | None,
+               steps: list[tuple[int, str, list[Any]]], stats: Any,
                count_source: bool) -> pa.Table:
+    """Runs the fused statement of consecutive row-local steps over a batch; `steps` (the
+    same steps one statement each) only run to name the step at fault when it fails."""
     import duckdb
 
-    table = batch
     if count_source:
-        _report(stats, "record_source", table.num_rows)
-    for index, sql, params in steps:
-        started = time.perf_counter()
-        try:
-            table = kernels.run_sql(sql, params, {"t": table})
-        except duckdb.Error as exc:
-            raise StepFailed(f"step {index} failed: {str(exc).splitlines()[0][:500]}") from None
-        _report(stats, "record", index, table.num_rows, time.perf_counter() - started)
+        _report(stats, "record_source", batch.num_rows)
+    if fused is None:
+        return batch
+    index, sql, params = fused
+    started = time.perf_counter()
+    try:
+        table = kernels.run_sql(sql, params, {"t": batch})
+    except duckdb.Error as exc:
+        failed, message = index, str(exc)
+        table = batch
+        for each, step_sql, step_params in steps:  # find the first step that fails alone
+            try:
+                table = kernels.run_sql(step_sql, step_params, {"t": table})
+            except duckdb.Error as step_exc:
+                failed, message = each, str(step_exc)
+                break
+        raise StepFailed(f"step {failed} failed: {message.splitlines()[0][:500]}") from None
+    _report(stats, "record", index, table.num_rows, time.perf_counter() - started)
     return table
 
 
@@ -215,15 +241,21 @@ class Executor:
 
         ds = ray.data.read_parquet(source.files, override_num_blocks=max(1, len(source.files)))
         est_bytes = source.num_bytes * 4  # in-memory Arrow is larger than compressed Parquet
-        pending: list[tuple[int, str, list[Any]]] = []
+        pending: list[tuple[int, Any, dict[str, str]]] = []
         counted = False
 
         def flush(ds: Any) -> Any:
             nonlocal pending, counted
             if pending or not counted:
+                fused = None
+                if pending:
+                    sql, params = fuse_row_steps([(step, schema) for _, step, schema in pending])
+                    fused = (pending[-1][0], sql, params)
+                singles = [(i, *kernels.row_step_sql(step, schema)) for i, step, schema in pending]
                 ds = ds.map_batches(_row_steps, batch_format="pyarrow", batch_size=BATCH_ROWS,
                                     zero_copy_batch=True,
-                                    fn_kwargs={"steps": pending, "stats": self.stats,
+                                    fn_kwargs={"fused": fused, "steps": singles,
+                                               "stats": self.stats,
                                                "count_source": not counted})
                 counted = True
                 pending = []
@@ -233,8 +265,7 @@ class Executor:
         while i < len(steps):
             step, schema, out_schema = steps[i], schemas[i], schemas[i + 1]
             if isinstance(step, s.ROW_LOCAL):
-                sql, params = kernels.row_step_sql(step, schema)
-                pending.append((i, sql, params))
+                pending.append((i, step, schema))
                 i += 1
                 continue
             ds = flush(ds)

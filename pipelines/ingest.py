@@ -17,7 +17,7 @@ import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
-from pipelines.tables import CANONICAL, TYPE_ALIASES, canonicalize, columns_of
+from pipelines.tables import CANONICAL, TYPE_ALIASES, canonicalize, columns_of, rows_of
 
 FORMATS = ("csv", "jsonl", "parquet")
 ROWS_PER_FILE = 1_000_000
@@ -283,3 +283,32 @@ def convert(path: Path, fmt: str, directory: Path, overrides: dict[str, str]) ->
     except BaseException:
         writer.discard()
         raise
+
+
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+
+
+def inspect(path: Path, fmt: str, overrides: dict[str, str], directory: Path,
+            rows: int = 10) -> dict[str, Any]:
+    """What an upload of (the head of) this file would become, without keeping it: the
+    inferred column types, the first `rows` rows, and hints where inference loses data
+    (a number column whose text has leading zeros, such as a zip code)."""
+    meta = convert(path, fmt, directory, overrides)
+    files = sorted(directory.glob("*.parquet"))
+    head = pq.read_table(files[0]).slice(0, rows) if files else None
+    hints: dict[str, str] = {}
+    if fmt == "csv":
+        numeric = [c["name"] for c in meta["columns"]
+                   if c["type"] in ("int", "float") and c["name"] not in overrides]
+        if numeric:
+            text = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(numeric, pa.string()), include_columns=numeric))
+            for name in numeric:
+                values = text.column(name).drop_null().to_pylist()
+                if any(_LEADING_ZERO.match(v) for v in values):
+                    hints[name] = ("values such as "
+                                   f"{next(v for v in values if _LEADING_ZERO.match(v))!r} "
+                                   "have leading zeros, which a number drops: keep it as "
+                                   "string")
+    return {"columns": meta["columns"], "rows": [] if head is None else rows_of(head),
+            "hints": hints}

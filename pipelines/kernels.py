@@ -55,41 +55,44 @@ def cast_sql(column: str, logical: str, *, lenient: bool) -> str:
     return f"{fn}({quote_ident(column)} AS {SQL_TYPES[logical]})"
 
 
-def row_step_sql(step: Any, schema: dict[str, str]) -> tuple[str, list[Any]]:
-    """One row-local step as `SELECT ... FROM t`."""
-    params: list[Any] = []
+def row_step_sql(step: Any, schema: dict[str, str], source: str = "t",
+                 params: list[Any] | None = None) -> tuple[str, list[Any]]:
+    """One row-local step as `SELECT ... FROM <source>`; its parameters are appended to
+    `params` (numbered after those already there, so steps chain into one statement)."""
+    params = [] if params is None else params
+    t = source
     match step:
         case s.Select(columns=columns):
-            return f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM t", params
+            return f"SELECT {', '.join(quote_ident(c) for c in columns)} FROM {t}", params
         case s.Rename(mapping=mapping):
             cols = ", ".join(f"{quote_ident(c)} AS {quote_ident(mapping.get(c, c))}"
                              for c in schema)
-            return f"SELECT {cols} FROM t", params
+            return f"SELECT {cols} FROM {t}", params
         case s.Cast(columns=columns, on_error=on_error):
             cols = ", ".join(
                 f"{cast_sql(c, columns[c], lenient=on_error == 'null')} AS {quote_ident(c)}"
                 if c in columns else quote_ident(c) for c in schema)
-            return f"SELECT {cols} FROM t", params
+            return f"SELECT {cols} FROM {t}", params
         case s.Filter(expr=text):
             where, params, _ = compile_expression(text, schema, want="bool", params=params)
-            return f"SELECT * FROM t WHERE {where}", params
+            return f"SELECT * FROM {t} WHERE {where}", params
         case s.Derive(column=column, expr=text):
             value, params, _ = compile_expression(text, schema, params=params)
             if column in schema:
                 cols = ", ".join(f"{value} AS {quote_ident(c)}" if c == column else quote_ident(c)
                                  for c in schema)
-                return f"SELECT {cols} FROM t", params
-            return f"SELECT *, {value} AS {quote_ident(column)} FROM t", params
+                return f"SELECT {cols} FROM {t}", params
+            return f"SELECT *, {value} AS {quote_ident(column)} FROM {t}", params
         case s.FillNull(values=values):
             sql = Sql(params)
             cols = ", ".join(
                 f"coalesce({quote_ident(c)}, {sql.bind(values[c], SQL_TYPES[schema[c]])}) "
                 f"AS {quote_ident(c)}" if c in values else quote_ident(c) for c in schema)
-            return f"SELECT {cols} FROM t", params
+            return f"SELECT {cols} FROM {t}", params
         case s.DropNull(columns=columns):
             names = columns or list(schema)
             where = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in names)
-            return f"SELECT * FROM t WHERE {where}", params
+            return f"SELECT * FROM {t} WHERE {where}", params
     raise TypeError(f"not a row-local step: {step!r}")
 
 
@@ -204,7 +207,8 @@ def cast_outputs(table: pa.Table, schema: dict[str, str]) -> pa.Table:
 
 # ---------------------------------------------------------------- join
 
-def join_sql(step: s.Join, left: dict[str, str], right: dict[str, str]) -> str:
+def join_sql(step: s.Join, left: dict[str, str], right: dict[str, str],
+             sources: tuple[str, str] = ("l", "r")) -> str:
     right_on = step.right_on or step.on
     same_keys = step.right_on is None
     cond = " AND ".join(f"l.{quote_ident(a)} = r.{quote_ident(b)}"
@@ -222,23 +226,24 @@ def join_sql(step: s.Join, left: dict[str, str], right: dict[str, str]) -> str:
         out = name + step.suffix if name in left else name
         select.append(f"r.{quote_ident(name)} AS {quote_ident(out)}")
     how = {"inner": "INNER", "left": "LEFT", "right": "RIGHT", "outer": "FULL OUTER"}[step.how]
-    return f"SELECT {', '.join(select)} FROM l {how} JOIN r ON {cond}"
+    return (f"SELECT {', '.join(select)} FROM {sources[0]} AS l {how} JOIN {sources[1]} AS r "
+            f"ON {cond}")
 
 
-def dedupe_sql(columns: Sequence[str] | None, schema: dict[str, str]) -> str:
+def dedupe_sql(columns: Sequence[str] | None, schema: dict[str, str], source: str = "t") -> str:
     if not columns:
-        return "SELECT DISTINCT * FROM t"
+        return f"SELECT DISTINCT * FROM {source}"
     keys = group_keys_sql(columns)
     names = ", ".join(quote_ident(c) for c in schema)
     # One row per key; which one is not specified (as in SQL DISTINCT ON).
-    return f"SELECT DISTINCT ON ({keys}) {names} FROM t"
+    return f"SELECT DISTINCT ON ({keys}) {names} FROM {source}"
 
 
-def sort_sql(by: Sequence[s.SortKey], limit: int | None = None) -> str:
+def sort_sql(by: Sequence[s.SortKey], limit: int | None = None, source: str = "t") -> str:
     order = ", ".join(f"{quote_ident(k.column)} {'DESC' if k.desc else 'ASC'} NULLS LAST"
                       for k in by)
-    return f"SELECT * FROM t ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None
-                                                 else "")
+    return f"SELECT * FROM {source} ORDER BY {order}" + (
+        f" LIMIT {int(limit)}" if limit is not None else "")
 
 
 def hash_partition_sql(keys: Sequence[str], schema: dict[str, str], partitions: int) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -72,6 +73,17 @@ class Query(BaseModel):
     def keys(self) -> list[GroupKey]:
         return [k if isinstance(k, GroupKey) else GroupKey(column=k) for k in self.group_by]
 
+    def sort_keys(self) -> list[s.SortKey]:
+        """`order_by` with a bucketed group key's source column (`time_hour`) read as
+        that key's result column (`time_hour_month`): ordering a time series by the
+        column it was bucketed from is what a user means."""
+        bucketed = {k.column: k.output_name() for k in self.keys()
+                    if k.bucket and k.column != k.output_name()}
+        plain = {k.output_name() for k in self.keys()} | set(self.derive)
+        return [s.SortKey(column=bucketed[k.column], desc=k.desc)
+                if k.column in bucketed and k.column not in plain else k
+                for k in self.order_by]
+
     def canonical_hash(self) -> str:
         """Same meaning -> same hash (key order, defaults and group-by shorthand ignored)."""
         body = self.model_dump(mode="json", by_alias=True)
@@ -111,7 +123,7 @@ def validate_query(query: Query, schema: dict[str, str]) -> dict[str, str]:
     else:
         names = query.columns if query.columns is not None else list(schema)
         out = {c: s._need(schema, c, ("columns", i)) for i, c in enumerate(names)}
-    for i, sort_key in enumerate(query.order_by):
+    for i, sort_key in enumerate(query.sort_keys()):
         if sort_key.column not in out:
             raise s.SpecError(("order_by", i, "column"),
                               f"order_by column '{sort_key.column}' is not in the result; "
@@ -121,7 +133,11 @@ def validate_query(query: Query, schema: dict[str, str]) -> dict[str, str]:
 
 @functools.cache
 def _sandbox(data_root: str, threads: int) -> duckdb.DuckDBPyConnection:
-    return duckdb_connection(threads=threads, allowed_directories=[data_root])
+    """One connection per worker process (each query takes a cursor): it stays open
+    between queries, so DuckDB keeps the Parquet footers it has read (versions are
+    immutable: a new version is a new path)."""
+    return duckdb_connection(threads=threads, allowed_directories=[data_root],
+                             parquet_metadata_cache=True)
 
 
 def _scan_source(files: Sequence[str], columns: Sequence[str], sql: Sql) -> str:
@@ -195,7 +211,7 @@ def scan_sql(query: Query, schema: dict[str, str], out: dict[str, str], files: S
 def _ordered(sql: str, query: Query) -> str:
     if query.order_by:
         order = ", ".join(f"{quote_ident(k.column)} {'DESC' if k.desc else 'ASC'} NULLS LAST"
-                          for k in query.order_by)
+                          for k in query.sort_keys())
         sql += f" ORDER BY {order}"
     return sql + f" LIMIT {int(query.limit) + 1}"  # one extra row tells us it was truncated
 
@@ -215,8 +231,9 @@ def combine(query: Query, out: dict[str, str], partials: list[pa.Table], shape: 
 
 
 def scan(data_root: str, sql: str, params: list[Any], threads: int = 1) -> pa.Table:
-    """Run one partition's SQL in the sandbox (in a Ray task or in-process)."""
-    cursor = _sandbox(data_root, threads).cursor()
+    """Run one partition's SQL in the sandbox (in a Ray task or in-process); `threads`
+    0: all of this node's CPUs."""
+    cursor = _sandbox(data_root, threads or os.cpu_count() or 1).cursor()
     try:
         return cursor.sql(sql, params=params).to_arrow_table()
     finally:
@@ -261,10 +278,29 @@ def _remote_scan(num_cpus: float) -> Any:
     return ray.remote(num_cpus=num_cpus, max_retries=1)(scan)
 
 
+async def warm_on_ray(data_root: str, *, task_cpus: float, max_workers: int = 8) -> int:
+    """Run a trivial scan on as many Ray workers as the cluster's CPUs allow (up to
+    `max_workers`), so the first real query after a start does not pay for a fresh worker
+    importing DuckDB and this module (about a second here). Returns the task count."""
+    import asyncio
+
+    import ray
+
+    cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+    workers = max(1, min(max_workers, int(cpus // task_cpus)))
+    remote = _remote_scan(task_cpus)
+    await asyncio.gather(*[remote.remote(data_root, "SELECT 1 AS warm", [], 0)
+                           for _ in range(workers)])
+    return workers
+
+
 async def execute_on_ray(query: Query, schema: dict[str, str], files: Sequence[str],
-                         data_root: str, *, task_cpus: float, max_partitions: int
+                         data_root: str, *, task_cpus: float, max_partitions: int,
+                         num_bytes: int | None = None, local_max_bytes: int = 0
                          ) -> dict[str, Any]:
-    """Scan partitions in parallel Ray tasks (DuckDB each) and combine the partials here."""
+    """A version of at most `local_max_bytes` of Parquet is answered by one Ray task: the
+    whole query as one DuckDB plan with all of the node's threads. Larger ones scan
+    partitions in parallel Ray tasks (DuckDB each) and combine the partials here."""
     import asyncio
 
     started = time.perf_counter()
@@ -272,7 +308,10 @@ async def execute_on_ray(query: Query, schema: dict[str, str], files: Sequence[s
     needed, shape = _plan(query, schema, out)
     threads = max(1, int(task_cpus))
     remote = _remote_scan(task_cpus)
-    if shape == "single":
+    local = num_bytes is not None and num_bytes <= local_max_bytes
+    if local:  # the whole query in one task with all of the node's threads (0)
+        shape, threads = ("single" if query.aggregations else "rows"), 0
+    if local or shape == "single":
         sql, params = scan_sql(query, schema, out, files, shape, needed)
         table = await remote.remote(data_root, sql, params, threads)
         return result_payload(table, out, query.limit, started)

@@ -197,6 +197,9 @@ class PipelineSpec(_Model):
     source: Source
     steps: list[Step] = Field(default_factory=list, max_length=100)
     sink: Sink
+    # How to run it: `auto` (the server's choice by input size, pipelines/plan.py), or
+    # `local` (one DuckDB statement on one node) / `distributed` (Ray Data) forced.
+    plan: Literal["auto", "local", "distributed"] = "auto"
 
 
 # ---------------------------------------------------------------- schema propagation

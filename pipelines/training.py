@@ -26,11 +26,13 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
+    confusion_matrix,
     f1_score,
     mean_absolute_error,
     mean_squared_error,
     r2_score,
     roc_auc_score,
+    roc_curve,
 )
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
@@ -222,6 +224,29 @@ def score(task: str, pipeline: Pipeline, x: pd.DataFrame, y: pd.Series) -> dict[
     return metrics
 
 
+def diagnostics(task: str, pipeline: Pipeline, x: pd.DataFrame, y: pd.Series,
+                max_points: int = 200) -> dict[str, Any]:
+    """What the model page draws, on the test split: the confusion matrix and (binary) the
+    ROC curve for classifiers; predicted against actual values (a sample) for regressors."""
+    predicted = pipeline.predict(x)
+    if task == "regression":
+        rng = np.random.default_rng(0)
+        pick = rng.choice(len(y), size=min(max_points, len(y)), replace=False)
+        return {"residuals": {"actual": [float(v) for v in np.asarray(y)[pick]],
+                              "predicted": [float(v) for v in np.asarray(predicted)[pick]]}}
+    labels = list(pipeline.classes_)
+    out: dict[str, Any] = {"confusion_matrix": {
+        "labels": [c.item() if hasattr(c, "item") else c for c in labels],
+        "matrix": confusion_matrix(y, predicted, labels=labels).tolist()}}
+    if len(labels) == 2 and hasattr(pipeline, "predict_proba"):
+        fpr, tpr, _ = roc_curve(y, pipeline.predict_proba(x)[:, 1], pos_label=labels[1])
+        step = max(1, len(fpr) // max_points)
+        keep = sorted({*range(0, len(fpr), step), len(fpr) - 1})
+        out["roc"] = {"fpr": [round(float(fpr[i]), 4) for i in keep],
+                      "tpr": [round(float(tpr[i]), 4) for i in keep]}
+    return out
+
+
 def _cv_score(pipeline: Pipeline, params: dict[str, Any], task: str, x: pd.DataFrame,
               y: pd.Series, train_idx: np.ndarray, test_idx: np.ndarray) -> float:
     model = clone(pipeline).set_params(**{f"model__{k}": v for k, v in params.items()})
@@ -297,6 +322,7 @@ def train(spec: TrainSpec, frame: pd.DataFrame, schema: dict[str, str],
     return pipeline, {
         "features": features, "classes": classes, "params": best, "cv": cv,
         "metrics": metrics,
+        "diagnostics": diagnostics(spec.task, pipeline, x_test, y_test),
         "feature_importances": importances(pipeline, features, x_test, y_test, spec.seed),
         "train_rows": len(x_train), "test_rows": len(x_test), "timings": timings,
     }

@@ -30,12 +30,15 @@ from cluster.models import (
     DatasetVersion,
     ErrorEvent,
     Job,
+    JobLimit,
+    JobLog,
     MLModel,
     ModelVersion,
     Pipeline,
     RateLimitPlan,
     RefreshToken,
     Role,
+    Schedule,
     TextIndex,
     UsageHourly,
     User,
@@ -120,7 +123,8 @@ async def db(database_url: str) -> AsyncIterator[Any]:
     sessions = create_session_factory(engine)
     yield sessions
     async with engine.begin() as conn:
-        for table in (TextIndex, ModelVersion, MLModel, Job, DatasetVersion, Dataset, Pipeline,
+        for table in (TextIndex, ModelVersion, MLModel, JobLog, Job, Schedule, JobLimit,
+                      DatasetVersion, Dataset, Pipeline,
                       Dashboard, UsageHourly, ErrorEvent, AuditLog, RefreshToken, ApiKey, User,
                       RateLimitPlan):
             await conn.execute(delete(table))

@@ -122,13 +122,19 @@ def serve_http_port(ray_session: None) -> int:
 @pytest.fixture
 def actor_namespace(ray_session: None) -> Iterator[str]:
     """A private Ray namespace for this test's named actors; killed afterwards."""
+    namespace = f"helio-test-{uuid.uuid4().hex[:8]}"
+    yield namespace
+    kill_helio_actors(namespace)
+
+
+def kill_helio_actors(namespace: str) -> None:
+    """Kill a namespace's named Helio actors (the runner pool and scheduler first)."""
     import ray
 
     from actors import names
 
-    namespace = f"helio-test-{uuid.uuid4().hex[:8]}"
-    yield namespace
-    for name in (names.CACHE, names.RATE_LIMITER, names.EVENTS):
+    runners = [f"{names.RUNNER_PREFIX}{i}" for i in range(16)]
+    for name in (names.SCHEDULER, *runners, names.CACHE, names.RATE_LIMITER, names.EVENTS):
         try:
             ray.kill(ray.get_actor(name, namespace=namespace))
         except ValueError:

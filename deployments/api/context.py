@@ -60,6 +60,7 @@ class ApiContext:
     use_ray: bool = False
     redis: Redis | None = None
     _warmup: asyncio.Task[None] | None = None
+    _job_actors: int = 0  # the runner pool's size once this replica made sure it exists
 
     @classmethod
     def build(cls, settings: Settings, *, use_actors: bool, predictor: Any = None,
@@ -126,12 +127,57 @@ class ApiContext:
         self._warmup = asyncio.get_running_loop().create_task(self._warm_actors())
 
     async def _warm_actors(self) -> None:
-        results = await asyncio.gather(self.cache.backend.stats(), self.limiter.backend.ping(),
-                                       return_exceptions=True)
+        warm: list[Any] = [self.cache.backend.stats(), self.limiter.backend.ping()]
+        if self.use_ray:
+            # The analytics scan workers too: a dashboard's first charts would otherwise
+            # wait for fresh workers to import DuckDB.
+            from pipelines.query import warm_on_ray
+
+            warm.append(warm_on_ray(self.settings.resolved_data_root,
+                                    task_cpus=self.settings.query_task_cpus,
+                                    max_workers=self.settings.query_max_partitions))
+            warm.append(self._resume_jobs())
+        results = await asyncio.gather(*warm, return_exceptions=True)
         for result in results:
             if isinstance(result, Exception):
                 structlog.get_logger("helio.api").warning("actor_warmup_failed",
                                                           error=type(result).__name__)
+
+    async def _resume_jobs(self) -> None:
+        """After a (re)start with schedules or unfinished jobs: the runner pool and the
+        scheduler are made sure of now, not at the next submission."""
+        from sqlalchemy import select
+
+        from cluster.catalog.jobs import ACTIVE
+        from cluster.models import Job, Schedule
+
+        async with self.sessions() as session:
+            pending = await session.scalar(select(Schedule.id).limit(1)) or \
+                await session.scalar(select(Job.id).where(Job.status.in_(ACTIVE)).limit(1))
+        if pending is not None:
+            await asyncio.to_thread(self._wake_runners)
+
+    def wake_runners(self) -> None:
+        """A job was queued: make sure the runner pool and the scheduler exist (the first
+        time), then wake the runners. Fire-and-forget, off the event loop."""
+        future = asyncio.get_running_loop().run_in_executor(None, self._wake_runners)
+        future.add_done_callback(_log_failure)
+
+    def _wake_runners(self) -> None:
+        import ray
+
+        from actors.runner.pool import pool_size, wake_runners
+        from actors.scheduler import ensure_job_actors
+
+        if not ray.is_initialized():
+            structlog.get_logger("helio.api").warning(
+                "no_job_runner", reason="this API process is not connected to Ray")
+            return
+        if not self._job_actors:
+            ensure_job_actors(self.settings)
+            self._job_actors = pool_size(self.settings)
+            return
+        wake_runners(self.settings, self._job_actors)
 
     async def close(self) -> None:
         if self._warmup is not None and not self._warmup.done():
@@ -149,3 +195,9 @@ class ApiContext:
         if self.redis is not None:
             await self.redis.aclose()
         await self.engine.dispose()
+
+
+def _log_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        structlog.get_logger("helio.api").warning(
+            "runner_wake_failed", error=type(future.exception()).__name__)

@@ -32,11 +32,13 @@ from deployments.api.routes import (
     errors,
     events,
     health,
+    job_limits,
     jobs,
     models,
     nlp,
     pipelines,
     rate_limits,
+    schedules,
     usage,
     users,
 )
@@ -86,7 +88,7 @@ def create_api(
     app.state.ctx = context
     install_problem_handlers(app)
     for module in (health, auth, users, api_keys, audit, rate_limits, datasets, pipelines, jobs,
-                   models, nlp, dashboards, usage, errors, events):
+                   schedules, job_limits, models, nlp, dashboards, usage, errors, events):
         app.include_router(module.router, prefix=API_PREFIX)
     for mounted in mounted_routes(app):
         access_for(mounted.route)  # fail fast on a route missing from the table

@@ -119,7 +119,43 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+def _nul_paths(value: Any, loc: list[str]) -> list[list[str]]:
+    if isinstance(value, str):
+        return [loc] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_paths(v, [*loc, str(k)])]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, [*loc, str(i)])]
+    return []
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL cannot store a NUL character in text: that is bad input (422 naming the
+    field), not a server error. Any other database error stays a 500."""
+    from sqlalchemy.exc import DBAPIError
+
+    assert isinstance(exc, DBAPIError)
+    if "0x00" not in str(exc.orig) and "\\u0000" not in str(exc.orig):
+        raise exc
+    paths = [["query", k] for k, v in request.query_params.multi_items() if "\x00" in v]
+    try:
+        import json
+
+        paths += _nul_paths(json.loads(await request.body() or b"null"), ["body"])
+    except (ValueError, RuntimeError):
+        pass
+    errors = [{"loc": p, "msg": "text must not contain NUL (\\u0000) characters"}
+              for p in paths] or [{"loc": ["body"], "msg": "text must not contain NUL "
+                                                           "(\\u0000) characters"}]
+    return problem_response(request, 422, "A text value contains a NUL character",
+                            title="Validation error", type_="urn:helio:problem:validation",
+                            errors=errors)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

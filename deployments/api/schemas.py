@@ -7,9 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cluster.models import Role
+from cluster.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 
 _EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
@@ -27,7 +36,24 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+def _password(value: str) -> str:
+    problem = password_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Password = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH,
+                                description="At least 12 characters, not a commonly used "
+                                            "password (NIST SP 800-63B)."),
+                     AfterValidator(_password)]
+
+
+def _not_the_email(password: str | None, info: ValidationInfo) -> str | None:
+    email = info.data.get("email")
+    if password and email and password_problem(password, email):
+        raise ValueError("the password must not be the email address")
+    return password
 
 
 class StrictModel(BaseModel):
@@ -50,12 +76,16 @@ class UserCreate(StrictModel):
     password: Password
     role: Role = Role.viewer
 
+    _password_not_email = field_validator("password")(_not_the_email)
+
 
 class UserUpdate(StrictModel):
     email: Email | None = None
     password: Password | None = None
     role: Role | None = None
     is_active: bool | None = None
+
+    _password_not_email = field_validator("password")(_not_the_email)
 
 
 class UserPublic(BaseModel):
@@ -227,6 +257,14 @@ class SqlDatasetCreate(StrictModel):
     query: str = Field(min_length=1, max_length=100_000)
 
 
+class UploadInspection(BaseModel):
+    format: str
+    columns: list[ColumnPublic]
+    rows: list[list[Any]]
+    hints: dict[str, str] = Field(description="Per column: where the inferred type would "
+                                              "lose data, and what to choose instead.")
+
+
 class Preview(BaseModel):
     version: int
     columns: list[ColumnPublic]
@@ -245,18 +283,36 @@ class QueryResult(BaseModel):
     elapsed_ms: float
 
 
-class PipelineCreate(StrictModel):
-    name: DatasetName
+class PipelineSpecBody(StrictModel):
     spec: dict[str, Any] | None = Field(
         default=None, description="A pipeline spec: {source, steps, sink}.")
     spec_yaml: str | None = Field(default=None, max_length=200_000,
                                   description="The same spec as YAML, instead of `spec`.")
 
     @model_validator(mode="after")
-    def _one_spec(self) -> PipelineCreate:
+    def _one_spec(self) -> PipelineSpecBody:
         if (self.spec is None) == (self.spec_yaml is None):
             raise ValueError("give exactly one of spec and spec_yaml")
         return self
+
+
+class PipelineCreate(PipelineSpecBody):
+    name: DatasetName
+
+
+class PipelineCheck(BaseModel):
+    """A valid spec, as it would be stored, and the columns it sees."""
+
+    spec: dict[str, Any]
+    schemas: list[dict[str, str]] = Field(
+        description="Column name -> type: the source's (index 0), then after each step.")
+    sink_exists: bool = Field(description="Whether the output dataset exists (a run adds "
+                                          "a version to it) or is created by the first run.")
+
+
+class PipelineUpdate(PipelineCreate):
+    version: int = Field(ge=1, description="The version this edit started from; a stale "
+                                           "version is a 409 conflict with the current copy.")
 
 
 class PipelinePublic(BaseModel):
@@ -266,8 +322,24 @@ class PipelinePublic(BaseModel):
     name: str
     owner_id: uuid.UUID | None
     spec: dict[str, Any]
+    version: int = 1
+    last_job_id: uuid.UUID | None = Field(default=None, description="The latest run.")
     created_at: datetime
     updated_at: datetime
+
+
+class PipelineVersionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    name: str
+    spec: dict[str, Any]
+    created_at: datetime
+    created_by: uuid.UUID | None
+
+
+class PipelineVersions(BaseModel):
+    items: list[PipelineVersionPublic]
 
 
 class PipelinesPublic(BaseModel):
@@ -293,6 +365,20 @@ class JobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    priority: int = 0
+    attempt: int = 0
+    max_attempts: int = 1
+    attempts: list[dict[str, Any]] = Field(
+        default_factory=list, description="Each start: runner, Ray task/actor/node ids, "
+                                          "start and end, outcome, error")
+    not_before: datetime | None = Field(default=None,
+                                        description="A retry waits until then")
+    timeout_s: float | None = None
+    runner: str | None = None
+    schedule_id: uuid.UUID | None = None
+    scheduled_for: datetime | None = None
+    position: int | None = Field(default=None, description="Place in the start order while "
+                                                           "queued (1 = next)")
 
 
 class JobsPublic(BaseModel):
@@ -304,6 +390,106 @@ class JobLogs(BaseModel):
     job_id: uuid.UUID
     ray_job_id: str | None
     logs: str
+    last_seq: int = Field(default=-1, description="Number of the last chunk returned; ask "
+                                                  "with `after` for what came since")
+
+
+ConcurrencyPolicy = Literal["forbid", "allow", "replace"]
+MissedPolicy = Literal["skip", "run_once"]
+ScheduleKind = Literal["pipeline", "train", "profile", "query", "text_index"]
+
+
+class ScheduleTiming(BaseModel):
+    cron: str | None = Field(default=None, max_length=200, examples=["0 2 * * *"],
+                             description="Five-field cron expression (or give interval_s)")
+    timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
+    interval_s: int | None = Field(default=None, ge=1, le=366 * 86_400)
+    concurrency_policy: ConcurrencyPolicy = "forbid"
+    missed_policy: MissedPolicy = "run_once"
+    priority: int = Field(default=0, ge=-100, le=100)
+    max_attempts: int | None = Field(default=None, ge=1, le=20)
+    retry_backoff_s: float | None = Field(default=None, ge=0, le=3600)
+    timeout_s: float | None = Field(default=None, gt=0, le=7 * 86_400)
+
+
+class ScheduleCreate(ScheduleTiming):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: ScheduleKind
+    target: dict[str, Any] = Field(description=(
+        "pipeline: {pipeline_id}; profile: {dataset}; query: {dataset, query}; "
+        "train: the body of POST /models/train; text_index: {index_id}"))
+    paused: bool = False
+
+
+class ScheduleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    cron: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    interval_s: int | None = Field(default=None, ge=1, le=366 * 86_400)
+    concurrency_policy: ConcurrencyPolicy | None = None
+    missed_policy: MissedPolicy | None = None
+    priority: int | None = Field(default=None, ge=-100, le=100)
+    max_attempts: int | None = Field(default=None, ge=1, le=20)
+    retry_backoff_s: float | None = Field(default=None, ge=0, le=3600)
+    timeout_s: float | None = Field(default=None, gt=0, le=7 * 86_400)
+    paused: bool | None = None
+
+
+class SchedulePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    owner_id: uuid.UUID | None
+    kind: str
+    target: dict[str, Any]
+    cron: str | None
+    timezone: str
+    interval_s: int | None
+    concurrency_policy: str
+    missed_policy: str
+    paused: bool
+    priority: int
+    max_attempts: int | None
+    retry_backoff_s: float | None
+    timeout_s: float | None
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    last_job_id: uuid.UUID | None
+    created_at: datetime
+    upcoming: list[datetime] = Field(default_factory=list,
+                                     description="The next due times (none while paused)")
+
+
+class SchedulesPublic(BaseModel):
+    items: list[SchedulePublic]
+    total: int
+
+
+class JobLimitEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["role", "user"]
+    key: str = Field(min_length=1, max_length=64,
+                     description="A role name, or a user id")
+    max_running: int = Field(ge=0, le=10_000)
+
+
+class JobLimitsPublic(BaseModel):
+    default_per_user: int
+    limits: list[JobLimitEntry]
+    runners: int | None = Field(default=None, description="Warm runners in the pool (how "
+                                                          "many platform jobs run at once)")
+
+
+class JobLimitsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limits: list[JobLimitEntry] = Field(max_length=1000)
 
 
 # ---------------------------------------------------------------- models
@@ -485,6 +671,31 @@ class SearchResponse(BaseModel):
 
 # ---------------------------------------------------------------- dashboards
 
+ChartKind = Literal["line", "bar", "area", "table", "big_number", "pie", "donut", "scatter",
+                   "histogram", "heatmap", "pivot"]
+Label = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ChartLayout(StrictModel):
+    """The chart's cell on the dashboard's 12-column grid (rows are 40 px)."""
+
+    x: int = Field(default=0, ge=0, le=11)
+    y: int = Field(default=0, ge=0, le=10_000)
+    w: int = Field(default=6, ge=1, le=12)
+    h: int = Field(default=7, ge=2, le=40)
+
+
+class FieldFormat(StrictModel):
+    """How one result column is written on axes, tooltips and tables (locale-aware)."""
+
+    style: Literal["number", "percent", "currency", "compact", "date", "month", "datetime",
+                   "text"] = "number"
+    decimals: int | None = Field(default=None, ge=0, le=10)
+    unit: str | None = Field(default=None, max_length=20,
+                             description="Written after the value, e.g. 'min' or 'kg'.")
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+
 class ChartSpec(StrictModel):
     """One chart: an analytics query on a dataset and how to draw its result."""
 
@@ -493,20 +704,79 @@ class ChartSpec(StrictModel):
     dataset_id: uuid.UUID
     query: dict[str, Any] = Field(description="An analytics query, as for "
                                               "`POST /datasets/{id}/query`.")
-    kind: Literal["line", "bar", "area", "table"] = "bar"
+    kind: ChartKind = "bar"
     x: str = Field(min_length=1, max_length=200)
-    y: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        min_length=1, max_length=10)
+    y: list[Label] = Field(min_length=1, max_length=10)
+    series: str | None = Field(default=None, max_length=200,
+                               description="A result column whose values split each metric "
+                                           "into one series per value.")
+    labels: dict[Label, Label] = Field(default_factory=dict, max_length=50,
+                                       description="Human names for result columns.")
+    formats: dict[Label, FieldFormat] = Field(default_factory=dict, max_length=50)
+    x_title: str | None = Field(default=None, max_length=200)
+    y_title: str | None = Field(default=None, max_length=200)
+    sort: Literal["x", "value_desc", "value_asc"] = "x"
+    top_n: int | None = Field(default=None, ge=1, le=1000,
+                              description="Keep the N largest categories; the rest add up "
+                                          "to 'Other'.")
+    layout: ChartLayout | None = None
+
+
+FilterValue = str | int | float | bool
+
+
+class DashboardFilter(StrictModel):
+    """Keep rows whose `column` is one of `values`, in every chart on `dataset_id`."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    dataset_id: uuid.UUID
+    column: Label
+    values: list[FilterValue] = Field(default_factory=list, max_length=200)
+
+
+class TimeRange(StrictModel):
+    """Keep rows with `start <= column < end` (ISO dates or timestamps; either may be
+    open), in every chart on `dataset_id`."""
+
+    dataset_id: uuid.UUID
+    column: Label
+    start: str | None = Field(default=None, max_length=40)
+    end: str | None = Field(default=None, max_length=40)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> TimeRange:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    datetime.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(f"{name} is not an ISO date or timestamp: "
+                                     f"{value!r}") from None
+        if self.start and self.end and datetime.fromisoformat(self.start) >= \
+                datetime.fromisoformat(self.end):
+            raise ValueError("start must be before end")
+        return self
+
+
+class DashboardSettings(StrictModel):
+    filters: list[DashboardFilter] = Field(default_factory=list, max_length=20)
+    time_range: TimeRange | None = None
+    refresh_s: int | None = Field(default=None, ge=10, le=86_400,
+                                  description="Re-run every chart this often (seconds).")
 
 
 class DashboardCreate(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     charts: list[ChartSpec] = Field(default_factory=list, max_length=50)
+    settings: DashboardSettings = Field(default_factory=DashboardSettings)
 
 
 class DashboardUpdate(StrictModel):
     name: str = Field(min_length=1, max_length=200)
     charts: list[ChartSpec] = Field(max_length=50)
+    settings: DashboardSettings | None = Field(
+        default=None, description="Omitted: the settings are kept as they are.")
     version: int = Field(ge=1, description="The version this edit started from; a stale "
                                            "version is a 409 conflict with the current copy.")
 
@@ -518,9 +788,15 @@ class DashboardPublic(BaseModel):
     name: str
     owner_id: uuid.UUID | None
     charts: list[ChartSpec]
+    settings: DashboardSettings = Field(default_factory=DashboardSettings)
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("settings", mode="before")
+    @classmethod
+    def _empty_settings(cls, value: Any) -> Any:
+        return value or {}
 
 
 class DashboardsPublic(BaseModel):

@@ -13,9 +13,12 @@ const Datasets = lazy(() => import('./pages/Datasets'));
 const DatasetDetail = lazy(() => import('./pages/DatasetDetail'));
 const Pipelines = lazy(() => import('./pages/Pipelines'));
 const Analytics = lazy(() => import('./pages/Analytics'));
+const Dashboards = lazy(() => import('./pages/Dashboards'));
+const DashboardPage = lazy(() => import('./pages/Dashboard'));
 const Models = lazy(() => import('./pages/Models'));
 const Nlp = lazy(() => import('./pages/Nlp'));
 const Jobs = lazy(() => import('./pages/Jobs'));
+const Schedules = lazy(() => import('./pages/Schedules'));
 const Admin = lazy(() => import('./pages/Admin'));
 
 export default function App() {
@@ -39,9 +42,12 @@ export default function App() {
           <Route path="/datasets/:datasetId" element={<DatasetDetail />} />
           <Route path="/pipelines" element={<Pipelines />} />
           <Route path="/analytics" element={<Analytics />} />
+          <Route path="/dashboards" element={<Dashboards />} />
+          <Route path="/dashboards/:dashboardId" element={<DashboardPage />} />
           <Route path="/models" element={<Models />} />
           <Route path="/nlp" element={<Nlp />} />
           <Route path="/jobs" element={<Jobs />} />
+          <Route path="/schedules" element={<Schedules />} />
           {isAdmin(role) && <Route path="/admin" element={<Admin />} />}
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>

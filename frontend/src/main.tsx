@@ -7,9 +7,11 @@ import { REHYDRATE_API } from './offline/persist';
 import { loadCache } from './offline/persist';
 import { loadOutbox, outbox } from './offline/outbox';
 import { makeStore, persistStore } from './store';
+import { applyTheme, storedTheme } from './components/theme';
 import './styles.css';
 
 async function start(): Promise<void> {
+  applyTheme(storedTheme()); // before the first paint: no flash of the wrong theme
   const store = makeStore();
   // The last API data and queued offline edits, from IndexedDB, before the first render.
   const [cache, queued] = await Promise.all([loadCache(), loadOutbox()]);

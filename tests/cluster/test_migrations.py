@@ -54,4 +54,4 @@ def test_models_match_migrations(tmp_path):
         return result
 
     assert asyncio.run(diff()) == []
-    assert head_revision() == "0008"
+    assert head_revision() == "0010"

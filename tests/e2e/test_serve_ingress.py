@@ -10,6 +10,7 @@ import pytest
 from cluster.models import Role
 from deployments.app import build_app
 from tests.conftest import TEST_SECRET, bearer
+from tests.ray_session import kill_helio_actors
 
 
 @pytest.fixture
@@ -18,8 +19,10 @@ async def served(serve_http_port, database_url, tmp_path, db):
 
     name = f"helio-{uuid.uuid4().hex[:6]}"
     prefix = f"/{name}"
+    namespace = f"helio-test-{uuid.uuid4().hex[:8]}"
     app = build_app({"settings": {"database_url": database_url, "jwt_secret": TEST_SECRET,
-                                  "home": str(tmp_path / "home")}})
+                                  "home": str(tmp_path / "home"), "actor_namespace": namespace,
+                                  "job_runners": 1}})
     serve.run(app, name=name, route_prefix=prefix, blocking=False)
     # Wait until the replica answers (serve.run returns once the app is deployed).
     base = f"http://127.0.0.1:{serve_http_port}{prefix}"
@@ -27,6 +30,7 @@ async def served(serve_http_port, database_url, tmp_path, db):
         yield base
     finally:
         serve.delete(name)
+        kill_helio_actors(namespace)
 
 
 async def test_login_and_me_over_http(served, db):

@@ -24,7 +24,10 @@ def ray_settings(database_url: str, tmp_path: Path, ray_jobs_address: str,
                  actor_namespace: str) -> Settings:
     return Settings(home=tmp_path / "home", database_url=database_url, jwt_secret=TEST_SECRET,
                     auth_cache_ttl_s=0.0, jobs_address=ray_jobs_address,
-                    actor_namespace=actor_namespace, data_root=str(tmp_path / "data"))
+                    actor_namespace=actor_namespace, data_root=str(tmp_path / "data"),
+                    # One warm runner per test (each preloads the libraries: seconds of CPU
+                    # on 2 cores); tests of the queue size their own pools.
+                    job_runners=1)
 
 
 @pytest.fixture
@@ -86,7 +89,7 @@ async def served(serve_http_port, database_url, tmp_path, db, ray_jobs_address):
     app = build_app({"settings": {
         "database_url": database_url, "jwt_secret": TEST_SECRET, "home": str(tmp_path / "home"),
         "data_root": str(tmp_path / "data"), "jobs_address": ray_jobs_address,
-        "actor_namespace": namespace, "auth_cache_ttl_s": 0}})
+        "actor_namespace": namespace, "auth_cache_ttl_s": 0, "job_runners": 1}})
     serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
     base = f"http://127.0.0.1:{serve_http_port}/{name}"
     deadline = time.monotonic() + 90
@@ -103,3 +106,6 @@ async def served(serve_http_port, database_url, tmp_path, db, ray_jobs_address):
         yield base
     finally:
         serve.delete(name)
+        from tests.ray_session import kill_helio_actors
+
+        kill_helio_actors(namespace)

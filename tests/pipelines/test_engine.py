@@ -1,4 +1,5 @@
-"""Every step and aggregation on Ray Data, checked against pandas on the same data."""
+"""Every step and aggregation on both plans (one DuckDB statement, and Ray Data),
+checked against pandas on the same data."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import engine
+from pipelines import engine, plan
 from pipelines import spec as s
 from pipelines.tables import canonicalize, columns_of, schema_map
 
@@ -44,22 +45,36 @@ def events() -> pd.DataFrame:
     })
 
 
-def run(tmp_path: Path, frame: pd.DataFrame, steps: list[dict[str, Any]],
-        right: pd.DataFrame | None = None) -> pd.DataFrame:
+@pytest.fixture(params=["distributed", "local"])
+def run(request: pytest.FixtureRequest) -> Any:
+    """Runs steps on the plan of the test's parameter; every test below runs both."""
+    return lambda *args, **kwargs: _run(request.param, *args, **kwargs)
+
+
+def _run(how: str, tmp_path: Path, frame: pd.DataFrame, steps: list[dict[str, Any]],
+         right: pd.DataFrame | None = None) -> pd.DataFrame:
     source = _write(frame, tmp_path / "left")
     joined = _write(right, tmp_path / "right") if right is not None else None
     spec = s.PipelineSpec.model_validate({"source": {"dataset": "left"}, "steps": steps,
                                           "sink": {"dataset": "out"}})
     lookup = (lambda ref, version, loc: joined.schema) if joined else None
     schemas = s.validate_steps(spec.steps, source.schema, lookup)
-    executor = engine.Executor(scratch=tmp_path / "scratch", cpus=2)
-    ds = executor.build(source, spec.steps, schemas, lambda step: joined)
     out = tmp_path / "out"
-    out.mkdir()
-    meta = engine.write_output(ds, out, schemas[-1])
+    if how == "local":
+        assert plan.choose(source, [joined] if joined else [], spec.steps,
+                           local_max_bytes=1 << 30) == "local"
+        compiled = plan.compile_local(source, spec.steps, schemas, lambda step: joined)
+        written = plan.run_local(compiled, out, tmp_path / "scratch", threads=2, memory="1GB")
+        meta = {"num_rows": written["rows"]}
+    else:
+        executor = engine.Executor(scratch=tmp_path / "scratch", cpus=2)
+        ds = executor.build(source, spec.steps, schemas, lambda step: joined)
+        out.mkdir()
+        meta = engine.write_output(ds, out, schemas[-1])
     table = pq.read_table(sorted(str(p) for p in out.glob("*.parquet")))
     assert meta["num_rows"] == table.num_rows
     assert table.column_names == list(schemas[-1])
+    assert schema_map(columns_of(table.schema)) == schemas[-1]  # the declared types
     return table.to_pandas()
 
 
@@ -87,7 +102,7 @@ def same_rows(got: pd.DataFrame, want: pd.DataFrame) -> None:
     assert _rows(got) == _rows(want)
 
 
-def test_select_rename_cast(tmp_path, events):
+def test_select_rename_cast(run, tmp_path, events):
     got = run(tmp_path, events, [
         {"op": "select", "columns": ["user", "amount"]},
         {"op": "rename", "mapping": {"user": "customer"}},
@@ -99,7 +114,7 @@ def test_select_rename_cast(tmp_path, events):
     same_rows(got, want)
 
 
-def test_filter_derive_fill_drop(tmp_path, events):
+def test_filter_derive_fill_drop(run, tmp_path, events):
     got = run(tmp_path, events, [
         {"op": "filter", "expr": "amount > 5 or amount is null"},
         {"op": "fill_null", "values": {"amount": 0.0}},
@@ -112,14 +127,14 @@ def test_filter_derive_fill_drop(tmp_path, events):
     same_rows(got, want.dropna())
 
 
-def test_dedupe_whole_rows_and_by_key(tmp_path, events):
+def test_dedupe_whole_rows_and_by_key(run, tmp_path, events):
     doubled = pd.concat([events, events.iloc[:500]])
     same_rows(run(tmp_path / "a", doubled, [{"op": "dedupe"}]), events)
     by_user = run(tmp_path / "b", doubled, [{"op": "dedupe", "columns": ["user"]}])
     assert sorted(by_user.user) == sorted(events.user.unique())
 
 
-def test_every_aggregation(tmp_path, events):
+def test_every_aggregation(run, tmp_path, events):
     got = run(tmp_path, events, [{"op": "aggregate", "group_by": ["country"], "aggregations": [
         {"op": "count"}, {"op": "count", "column": "amount", "as": "n_amount"},
         {"op": "sum", "column": "amount"}, {"op": "mean", "column": "amount"},
@@ -137,7 +152,7 @@ def test_every_aggregation(tmp_path, events):
     same_rows(got, want)
 
 
-def test_decomposable_aggregation_without_groups(tmp_path, events):
+def test_decomposable_aggregation_without_groups(run, tmp_path, events):
     got = run(tmp_path, events, [{"op": "aggregate", "aggregations": [
         {"op": "count"}, {"op": "mean", "column": "amount"}, {"op": "max", "column": "user"}]}])
     assert got.to_dict("records") == [pytest.approx({
@@ -146,7 +161,7 @@ def test_decomposable_aggregation_without_groups(tmp_path, events):
 
 
 @pytest.mark.parametrize("how", ["inner", "left", "right", "outer"])
-def test_join(tmp_path, events, how):
+def test_join(run, tmp_path, events, how):
     users = pd.DataFrame({"user": np.arange(20, 60), "tier": [f"t{i % 3}" for i in range(40)],
                           "amount": np.arange(40) * 1.0})
     got = run(tmp_path, events, [{"op": "join", "dataset": "users", "on": ["user"], "how": how}],
@@ -155,7 +170,7 @@ def test_join(tmp_path, events, how):
     same_rows(got, want)
 
 
-def test_sort_limit_sample(tmp_path, events):
+def test_sort_limit_sample(run, tmp_path, events):
     top = run(tmp_path / "a", events, [
         {"op": "filter", "expr": "amount is not null"},
         {"op": "sort", "by": [{"column": "amount", "desc": True}, {"column": "user"}]},
@@ -208,3 +223,97 @@ def test_a_shuffle_reads_only_the_files_of_successful_map_tasks(tmp_path):
     table = engine._read_partition(str(directory), 0)
     assert table is not None and table.num_rows == 3
     assert engine._read_partition(str(directory), 1) is None
+
+
+async def test_scan_workers_are_warmed_once_per_cpu_and_then_answer(tmp_path):
+    """The API warms the analytics scan workers at start; a warmed worker then answers a
+    real scan (the same remote function, the same sandbox)."""
+    from pipelines.query import Query, execute_on_ray, warm_on_ray
+
+    warmed = await warm_on_ray(str(tmp_path), task_cpus=1, max_workers=8)
+    assert 1 <= warmed <= 8
+    assert await warm_on_ray(str(tmp_path), task_cpus=1, max_workers=1) == 1
+    frame = pd.DataFrame({"city": ["oslo", "rome", "oslo"], "n": [1, 2, 3]})
+    source = _write(frame, tmp_path / "warm", parts=1)
+    query = Query.model_validate({"group_by": ["city"], "aggregations": [
+        {"op": "sum", "column": "n"}], "order_by": [{"column": "city"}]})
+    result = await execute_on_ray(query, source.schema, source.files, str(tmp_path),
+                                  task_cpus=1, max_partitions=2)
+    assert result["rows"] == [["oslo", 4], ["rome", 2]]
+
+
+def test_a_failing_fused_statement_names_the_step_at_fault(tmp_path, events):
+    """A fused statement fails as a whole; the error still names the step at fault."""
+    source = _write(events.assign(code=["7"] * (len(events) - 1) + ["seven"]), tmp_path / "in")
+    spec = s.PipelineSpec.model_validate({"source": {"dataset": "in"}, "steps": [
+        {"op": "filter", "expr": "user >= 0"},
+        {"op": "cast", "columns": {"code": "int"}},
+        {"op": "aggregate", "aggregations": [{"op": "sum", "column": "code"}]}],
+        "sink": {"dataset": "out"}})
+    schemas = s.validate_steps(spec.steps, source.schema)
+    compiled = plan.compile_local(source, spec.steps, schemas, lambda step: None)
+    with pytest.raises(engine.StepFailed, match=r"^step 1 failed: .*seven"):
+        plan.run_local(compiled, tmp_path / "out", tmp_path / "scratch", 2, "1GB")
+    # On Ray Data the filter and the cast are one statement per batch: the same answer.
+    executor = engine.Executor(scratch=tmp_path / "scratch", cpus=2)
+    with pytest.raises(Exception, match=r"step 1 failed: .*seven"):
+        # The aggregate's shuffle runs the map side while the plan is built.
+        ds = executor.build(source, spec.steps, schemas, lambda step: None)
+        engine.write_output(ds, tmp_path / "out-ray", schemas[-1])
+
+
+def test_the_plan_goes_by_size_and_step_kinds(tmp_path, events):
+    source = _write(events, tmp_path / "in")
+    sql = s.PipelineSpec.model_validate({"source": {"dataset": "in"}, "steps": [
+        {"op": "filter", "expr": "user > 3"}], "sink": {"dataset": "o"}}).steps
+    model = s.PipelineSpec.model_validate({"source": {"dataset": "in"}, "steps": [
+        {"op": "predict", "model": "m"}], "sink": {"dataset": "o"}}).steps
+    assert plan.choose(source, [], sql, local_max_bytes=source.num_bytes) == "local"
+    assert plan.choose(source, [source], sql, local_max_bytes=source.num_bytes) == \
+        "distributed"  # a join's input counts too
+    assert plan.choose(source, [], sql, mode="distributed",
+                       local_max_bytes=1 << 40) == "distributed"
+    assert plan.choose(source, [], sql, mode="local", local_max_bytes=0) == "local"
+    assert plan.choose(source, [], model, mode="local", local_max_bytes=1 << 40) == \
+        "distributed"  # only Ray Data runs models
+
+
+@pytest.mark.parametrize("body", [
+    {"group_by": ["country"], "aggregations": [{"op": "count"}, {"op": "mean", "column": "amount"}],
+     "order_by": [{"column": "country"}]},
+    {"group_by": ["user"], "aggregations": [{"op": "quantile", "column": "amount", "q": 0.5},
+                                            {"op": "count_distinct", "column": "country"}],
+     "order_by": [{"column": "user"}]},
+    {"filter": "amount > 30", "order_by": [{"column": "amount", "desc": True}], "limit": 7},
+])
+async def test_a_query_gives_the_same_answer_in_one_task_and_split(tmp_path, events, body):
+    """Small versions are answered by one task with the node's threads; larger ones by
+    partitions combined here: the same rows either way."""
+    from pipelines.query import Query, execute_on_ray
+
+    source = _write(events, tmp_path / "q", parts=4)
+    query = Query.model_validate(body)
+    answers = [await execute_on_ray(query, source.schema, source.files, str(tmp_path),
+                                    task_cpus=1, max_partitions=4, num_bytes=source.num_bytes,
+                                    local_max_bytes=limit) for limit in (1 << 30, 0)]
+    one, split = ([[_cell(v) for v in row] for row in a["rows"]] for a in answers)
+    assert one == split and one  # floats to 9 digits: partial sums add up in another order
+
+
+def test_a_local_plan_reads_and_carries_only_the_columns_it_uses(tmp_path, events):
+    source = _write(events, tmp_path / "in")
+    spec = s.PipelineSpec.model_validate({"source": {"dataset": "in"}, "steps": [
+        {"op": "filter", "expr": "amount > 1"},
+        {"op": "derive", "column": "eur", "expr": "amount * 0.9"},
+        {"op": "dedupe", "columns": ["user"]},
+        {"op": "aggregate", "group_by": ["country"], "aggregations": [
+            {"op": "sum", "column": "eur"}]}], "sink": {"dataset": "o"}})
+    schemas = s.validate_steps(spec.steps, source.schema)
+    live = plan.live_columns(spec.steps, schemas)
+    assert live[0] == {"user", "country", "amount"}  # `at` is never read from Parquet
+    assert live[1] == {"user", "country", "amount"}
+    assert live[2] == {"user", "country", "eur"} and live[3] == {"country", "eur"}
+    compiled = plan.compile_local(source, spec.steps, schemas, lambda step: None)
+    assert '"at"' not in compiled.sql()
+    # The dedupe keeps one whole row per user: `amount` is dropped before it.
+    assert 'DISTINCT ON ("user") "user", "country", "eur"' in compiled.sql()

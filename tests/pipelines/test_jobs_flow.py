@@ -57,8 +57,13 @@ async def test_pipeline_run_publishes_a_version_and_query_reads_it(ray_client, a
     assert job["status"] == "succeeded", job
     assert job["progress"] == 1.0
     assert job["result"]["rows_out"] == 2
-    assert [s["rows_out"] for s in job["result"]["steps"]][:4] == [5, 5, 5, 4]
-    assert job["ray_job_id"].startswith("helio-")
+    # Six rows: one DuckDB statement, which reports the rows of its output only.
+    assert job["result"]["plan"] == "local"
+    assert [s["rows_out"] for s in job["result"]["steps"]] == [None] * 5 + [2]
+    # A warm runner ran it: its actor, Ray task and node are on the attempt.
+    assert job["runner"].startswith("helio-runner-") and job["ray_job_id"] is None
+    assert job["attempt"] == 1 and job["attempts"][0]["outcome"] == "succeeded"
+    assert job["attempts"][0]["task_id"] and job["attempts"][0]["node_id"]
 
     revenue = (await ray_client.get("/api/v1/datasets", headers=analyst,
                                     params={"search": "revenue"})).json()["items"][0]
@@ -85,7 +90,15 @@ async def test_pipeline_run_publishes_a_version_and_query_reads_it(ray_client, a
     assert second["cached"] is True and second["rows"] == body["rows"]
 
     logs = await ray_client.get(f"/api/v1/jobs/{job['id']}/logs", headers=analyst)
-    assert logs.status_code == 200 and "helio" in logs.json()["ray_job_id"]
+    assert logs.status_code == 200, logs.text
+    text = logs.json()["logs"]
+    assert "attempt 1 of 3 (pipeline)" in text and "published revenue version 1" in text
+    # Stored in order; asking after the last chunk returns nothing new.
+    last = logs.json()["last_seq"]
+    assert last >= 0
+    again = (await ray_client.get(f"/api/v1/jobs/{job['id']}/logs", headers=analyst,
+                                  params={"after": last})).json()
+    assert again["logs"] == "" and again["last_seq"] == last
 
     # A long query can run as a job instead; same answer, stored on the job.
     queued = await ray_client.post(f"/api/v1/datasets/{orders['id']}/query/jobs",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -78,39 +79,55 @@ async def test_failing_run_keeps_the_previous_version(ray_client, analyst):
     assert await _versions(ray_client, analyst, "dst") == [1]
 
 
-async def test_cancel_and_kill_mid_write_publish_nothing(ray_client, analyst, tmp_path,
-                                                         ray_settings):
+async def test_cancel_mid_write_publishes_nothing(ray_client, analyst, tmp_path,
+                                                  ray_settings):
     content = _big_parquet(tmp_path / "big.parquet", 3_000_000)
     big = await upload(ray_client, analyst, "big", content, filename="big.parquet")
     assert big.status_code == 201
     spec = {"source": {"dataset": "big"}, "steps": [
         {"op": "derive", "column": "y", "expr": "x0 * x1 + sqrt(x2)"},
-        {"op": "dedupe", "columns": ["id"]}], "sink": {"dataset": "big_out"}}
+        {"op": "dedupe", "columns": ["id"]}], "sink": {"dataset": "big_out"},
+        "plan": "distributed"}
     job_id = await start_pipeline(ray_client, analyst, "slow", spec)
     await wait_job(ray_client, analyst, job_id, until={"running"})
     cancelled = await ray_client.post(f"/api/v1/jobs/{job_id}/cancel", headers=analyst)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert (await ray_client.post(f"/api/v1/jobs/{job_id}/cancel",
                                   headers=analyst)).status_code == 409
-
-    # A driver killed with SIGKILL mid-run cannot clean up; still nothing is published.
-    run = (await ray_client.post("/api/v1/pipelines", headers=analyst,
-                                 json={"name": "killed", "spec": spec})).json()
-    job_id = (await ray_client.post(f"/api/v1/pipelines/{run['id']}/runs",
-                                    headers=analyst)).json()["id"]
-    await wait_job(ray_client, analyst, job_id, until={"running"})
-    await asyncio.sleep(2)
-    found = await asyncio.to_thread(subprocess.run, ["pgrep", "-f", f"pipelines.run {job_id}"],
-                                    capture_output=True, text=True, check=False)
-    pids = found.stdout.split()
-    assert pids, "driver process not found"
-    for pid in pids:
-        os.kill(int(pid), 9)
-    job = await wait_job(ray_client, analyst, job_id, timeout_s=60)
-    assert job["status"] == "failed" and "exited" in job["error"]
+    await asyncio.sleep(3)  # the runner notices within a second and leaves
     assert await _versions(ray_client, analyst, "big_out") == []
+    # The cancelled attempt's runner left (it cannot stop a library call halfway) and was
+    # started again; the half-written staging files are not a version.
     root = Path(ray_settings.resolved_data_root) / "datasets"
     assert {p.parent.name for p in root.glob("*/v*")} == {big.json()["id"]}  # only the input
+
+
+async def test_runner_killed_mid_run_retries_and_publishes_once(ray_client, analyst,
+                                                                tmp_path):
+    """SIGKILL the warm runner (by pid) while it runs a pipeline: the runner restarts,
+    fails the attempt it lost as retryable, the job runs again and publishes exactly one
+    version; both attempts are on the job."""
+    content = _big_parquet(tmp_path / "big.parquet", 2_000_000)
+    assert (await upload(ray_client, analyst, "big", content,
+                         filename="big.parquet")).status_code == 201
+    spec = {"source": {"dataset": "big"}, "steps": [
+        {"op": "derive", "column": "y", "expr": "x0 * x1 + sqrt(x2)"},
+        {"op": "dedupe", "columns": ["id"]}], "sink": {"dataset": "big_out"},
+        "plan": "distributed"}
+    job_id = await start_pipeline(ray_client, analyst, "killed", spec)
+    running = await wait_job(ray_client, analyst, job_id, until={"running"})
+    assert running["attempt"] == 1 and running["runner"].startswith("helio-runner-")
+    first = running["attempts"][0]
+    assert first["task_id"] and first["actor_id"] and first["node_id"]
+    os.kill(int(first["pid"]), 9)
+    job = await wait_job(ray_client, analyst, job_id, timeout_s=180)
+    assert job["status"] == "succeeded", job
+    assert job["attempt"] == 2 and [a["outcome"] for a in job["attempts"]] == [
+        "retrying", "succeeded"], job["attempts"]
+    assert "stopped" in job["attempts"][0]["error"]
+    assert await _versions(ray_client, analyst, "big_out") == [1]
+    logs = (await ray_client.get(f"/api/v1/jobs/{job_id}/logs", headers=analyst)).json()
+    assert "attempt 1 of 3" in logs["logs"] and "attempt 2 of 3" in logs["logs"]
 
 
 async def test_out_of_core_pipeline_with_bounded_memory(ray_client, analyst, tmp_path):
@@ -129,12 +146,15 @@ async def test_out_of_core_pipeline_with_bounded_memory(ray_client, analyst, tmp
             {"op": "derive", "column": "z", "expr": "x1 + x2"},
             {"op": "aggregate", "group_by": ["k"], "aggregations": [
                 {"op": "count"}, {"op": "sum", "column": "z"}]}],
-            "sink": {"dataset": "ooc_out"}}), timeout_s=600)
+            "sink": {"dataset": "ooc_out"}, "plan": "distributed"}), timeout_s=600)
     assert job["status"] == "succeeded", job
     assert job["result"]["rows_in"] == rows
     assert job["result"]["rows_out"] == 1000
-    # The driver (~300 MB of imports: Ray, pyarrow, DuckDB, SQLAlchemy) never holds the data.
-    assert job["result"]["driver_max_rss_mb"] * (1 << 20) < 0.7 * in_memory
+    # The runner (~300 MB of imports: Ray, pyarrow, DuckDB, SQLAlchemy) never holds the
+    # data: its memory grows by far less than the data during the run.
+    result = job["result"]
+    assert result["driver_max_rss_mb"] >= result["driver_rss_start_mb"] > 0, result
+    assert result["driver_rss_growth_mb"] * (1 << 20) < 0.3 * in_memory, result
     total = await ray_client.post(f"/api/v1/datasets/{job['result']['dataset_id']}/query",
                                   headers=analyst,
                                   json={"aggregations": [{"op": "sum", "column": "count"}]})
@@ -234,7 +254,11 @@ async def test_websocket_delivers_job_progress_through_serve(served, db):
         last = metrics[-1]
         assert last["replicas"]["ApiIngress"] >= 1 and last["cpu_total"] >= 1
         assert last["running_jobs"] == 0 and last["memory_total_bytes"] > 0
-        assert last["p50_ms"] is not None and last["p50_ms"] <= last["p99_ms"]
+        # A window holds latencies only if a replica's one-second push landed in it; the
+        # windows that saw requests carry ordered quantiles, and at least one did.
+        busy = [m for m in metrics if m["requests_per_s"] > 0]
+        assert busy and all(m["p50_ms"] is not None and m["p50_ms"] <= m["p99_ms"]
+                            for m in busy), metrics
 
         # Helio's application metrics reach Ray's Prometheus endpoint after traffic.
         import ray
@@ -258,7 +282,7 @@ async def test_websocket_delivers_job_progress_through_serve(served, db):
         assert "running" in statuses and seen[-1].get("progress") == 1.0
 
 
-async def test_helio_submit_runs_a_script_and_returns_its_logs(served, db, tmp_path):
+async def test_helio_submit_and_helio_schedule(served, db, tmp_path):
     async with httpx.AsyncClient(base_url=served, timeout=60) as http:
         token = await Users(db, http).token_for(Role.admin)  # admins choose a key's role
         created = await http.post("/api/v1/api-keys", headers=bearer(token),
@@ -281,3 +305,34 @@ async def test_helio_submit_runs_a_script_and_returns_its_logs(served, db, tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
     assert "doubled: 42 args: ['--n', '21']" in result.stdout
     assert "succeeded" in result.stdout
+
+    # `helio schedule`, with the same key: create (next runs printed), list, pause,
+    # resume, delete; a malformed cron is refused with the API's message.
+    key_auth = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=served, timeout=60) as http:
+        assert (await upload(http, key_auth, "cli_src", b"a,b\n1,2\n")).status_code == 201
+        assert (await http.post("/api/v1/pipelines", headers=key_auth, json={
+            "name": "cli-pipe", "spec": {"source": {"dataset": "cli_src"},
+                                         "sink": {"dataset": "cli_out"}}})).status_code == 201
+
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run, [str(helio), "schedule", *args],
+            env={**os.environ, "HELIO_API_URL": served, "HELIO_API_KEY": key,
+                 "COLUMNS": "200"}, capture_output=True, text=True, timeout=120, check=False)
+
+    created = await cli("create", "nightly", "--pipeline", "cli-pipe", "--cron", "0 2 * * *",
+                        "--tz", "Europe/Berlin")
+    assert created.returncode == 0, created.stdout + created.stderr
+    # 02:00 in Berlin is 01:00 UTC in winter, 00:00 in summer.
+    assert "next runs:" in created.stdout and re.search(r"T0[01]:00:00", created.stdout)
+    listed = await cli("list")
+    assert "nightly" in listed.stdout and "0 2 * * * (Europe/Berlin)" in listed.stdout
+    assert "active" in listed.stdout
+    assert "nightly: paused" in (await cli("pause", "nightly")).stdout
+    assert "paused" in (await cli("list")).stdout
+    assert "nightly: next run" in (await cli("resume", "nightly")).stdout
+    bad = await cli("create", "broken", "--pipeline", "cli-pipe", "--cron", "61 * * * *")
+    assert bad.returncode == 1 and "Refused (422)" in bad.stdout, bad.stdout
+    assert (await cli("delete", "nightly")).returncode == 0
+    assert "nightly" not in (await cli("list")).stdout

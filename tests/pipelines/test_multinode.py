@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -37,33 +38,30 @@ def _source() -> pd.DataFrame:
                          "s": rng.choice(["a", "bb", "ccc"], ROWS)})
 
 
-def _driver_job_id(jobs_address: str, submission_id: str) -> str:
-    from ray.job_submission import JobSubmissionClient
+def _runner_job_id(actor_id: str) -> str:
+    """The Ray job the warm runner's tasks belong to (the job that created the actor)."""
+    from ray.util.state import get_actor
 
-    client = JobSubmissionClient(jobs_address)
-    deadline = time.monotonic() + 60
-    while True:
-        info = client.get_job_info(submission_id)
-        if info.driver_info is not None:
-            return str(info.driver_info.id)
-        assert time.monotonic() < deadline, f"job {submission_id} has no driver"
-        time.sleep(0.2)
+    actor = get_actor(actor_id)
+    assert actor is not None, f"runner actor {actor_id} not found"
+    return str(actor.job_id)
 
 
-def _task_nodes(driver_job_id: str) -> dict[str, set[str]]:
-    """Node id -> names of this job's tasks that ran there (the Ray state API)."""
+def _task_nodes(ray_job_id: str, since_ms: int) -> dict[str, set[str]]:
+    """Node id -> names of the tasks of `ray_job_id` created since `since_ms` (the Ray
+    state API)."""
     from ray.util.state import list_tasks
 
     nodes: dict[str, set[str]] = {}
-    for task in list_tasks(filters=[("job_id", "=", driver_job_id)], limit=10_000,
+    for task in list_tasks(filters=[("job_id", "=", ray_job_id)], limit=10_000,
                            detail=True, raise_on_missing_output=False):
-        if task.node_id:
+        if task.node_id and (task.creation_time_ms or 0) >= since_ms:
             nodes.setdefault(task.node_id, set()).add(task.name)
     return nodes
 
 
 async def test_pipeline_completes_when_a_worker_node_dies_mid_run(
-        ray_client, ray_settings, db, tmp_path, ray_jobs_address):
+        ray_client, ray_settings, db, tmp_path):
     import ray
 
     headers = bearer(await Users(db, ray_client).token_for(Role.analyst))
@@ -79,19 +77,23 @@ async def test_pipeline_completes_when_a_worker_node_dies_mid_run(
                       {"op": "aggregate", "group_by": ["k"],
                        "aggregations": [{"op": "sum", "column": "y"}, {"op": "count"}]},
                       {"op": "sort", "by": [{"column": "k"}]}],
-            "sink": {"dataset": "mn_totals"}}
+            "sink": {"dataset": "mn_totals"}, "plan": "distributed"}
     head = ray.get_runtime_context().get_node_id()
 
     with worker_node(tmp_path, num_cpus=2) as node:
         job_id = await start_pipeline(ray_client, headers, "mn-pipe", spec)
         job = await wait_job(ray_client, headers, job_id, until={"running", "succeeded",
                                                                  "failed", "cancelled"})
-        driver = await asyncio.to_thread(_driver_job_id, ray_jobs_address, job["ray_job_id"])
+        # The run is an attempt in a warm runner actor: its Ray Data tasks belong to the
+        # runner's Ray job; only those created since the attempt started are this run's.
+        attempt = job["attempts"][-1]
+        since_ms = int(datetime.fromisoformat(attempt["started_at"]).timestamp() * 1000)
+        driver = await asyncio.to_thread(_runner_job_id, attempt["actor_id"])
         # Kill the worker node once it has run some of the pipeline's batches (not just
         # Parquet metadata reads).
         deadline = time.monotonic() + 120
-        while not any("MapBatches" in name for name in
-                      (await asyncio.to_thread(_task_nodes, driver)).get(node.node_id, ())):
+        while not any("MapBatches" in name for name in (await asyncio.to_thread(
+                _task_nodes, driver, since_ms)).get(node.node_id, ())):
             assert time.monotonic() < deadline, "no batch of the job ran on the worker node"
             await asyncio.sleep(0.1)
         at_kill = (await ray_client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
@@ -100,7 +102,7 @@ async def test_pipeline_completes_when_a_worker_node_dies_mid_run(
 
     job = await wait_job(ray_client, headers, job_id, timeout_s=300)
     assert job["status"] == "succeeded", job
-    nodes = await asyncio.to_thread(_task_nodes, driver)
+    nodes = await asyncio.to_thread(_task_nodes, driver, since_ms)
     assert {head, node.node_id} <= set(nodes), nodes
 
     kept = frame[frame.x % 7 != 0].assign(y=lambda f: f.x * 2 + f.s.str.len())

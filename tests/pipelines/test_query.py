@@ -62,6 +62,21 @@ def test_grouped_time_buckets_match_pandas(data):
     json.dumps(result)  # JSON-native: the cache stores it as is
 
 
+def test_order_by_the_bucketed_column_orders_its_buckets(data):
+    """A monthly series ordered by `at` (the column it was bucketed from), as the
+    dashboard's query builder asks for it."""
+    by_source = _run(data, {"group_by": [{"column": "at", "bucket": "month"}],
+                            "aggregations": [{"op": "count"}],
+                            "order_by": [{"column": "at", "desc": True}]})
+    by_output = _run(data, {"group_by": [{"column": "at", "bucket": "month"}],
+                            "aggregations": [{"op": "count"}],
+                            "order_by": [{"column": "at_month", "desc": True}]})
+    assert [c["name"] for c in by_source["columns"]] == ["at_month", "count"]
+    assert by_source["rows"] == by_output["rows"]
+    months = [r[0] for r in by_source["rows"]]
+    assert months == sorted(months, reverse=True) and len(months) == 4
+
+
 def test_non_decomposable_aggregations(data):
     frame = data[0]
     result = _run(data, {"group_by": ["country"], "order_by": [{"column": "country"}],

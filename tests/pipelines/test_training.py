@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
-from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.metrics import accuracy_score, confusion_matrix, mean_squared_error
 from sklearn.model_selection import train_test_split
 
 from pipelines import registry
@@ -70,10 +70,21 @@ def test_metrics_equal_sklearn_on_the_same_split(frame, task, algorithm, target)
             accuracy_score(y_te, direct.predict(x_te)))
         assert 0.5 < info["metrics"]["roc_auc"] <= 1 and "f1" in info["metrics"]
         assert info["classes"] == ["no", "yes"]
+        # The model page's confusion matrix and ROC curve come from the same test split.
+        matrix = info["diagnostics"]["confusion_matrix"]
+        assert matrix["labels"] == ["no", "yes"]
+        assert matrix["matrix"] == confusion_matrix(
+            y_te, direct.predict(x_te), labels=["no", "yes"]).tolist()
+        roc = info["diagnostics"]["roc"]
+        assert roc["fpr"][0] == 0 and roc["fpr"][-1] == 1 and roc["tpr"][-1] == 1
+        assert len(roc["fpr"]) == len(roc["tpr"]) <= 202
     else:
         rmse = float(np.sqrt(mean_squared_error(y_te, direct.predict(x_te))))
         assert info["metrics"]["rmse"] == pytest.approx(rmse)
         assert info["metrics"]["r2"] > 0.8
+        residuals = info["diagnostics"]["residuals"]
+        assert len(residuals["actual"]) == len(residuals["predicted"]) == len(y_te)
+        assert sorted(residuals["actual"]) == pytest.approx(sorted(y_te.tolist()))
     assert info["train_rows"] == 480
     assert set(info["feature_importances"]) == set(features)
     assert sum(info["feature_importances"].values()) == pytest.approx(1.0, abs=1e-4)

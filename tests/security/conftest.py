@@ -92,6 +92,7 @@ def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_addre
         "database_url": security_db, "jwt_secret": TEST_SECRET, "home": str(home),
         "data_root": str(data_root), "jobs_address": ray_jobs_address,
         "actor_namespace": f"helio-sec-{uuid.uuid4().hex[:6]}", "auth_cache_ttl_s": 0,
+        "job_runners": 1,
         "internal_api_url": base, "ws_recheck_s": WS_RECHECK_S,
         "ws_max_per_principal": WS_MAX_PER_PRINCIPAL,
         "sql_sources": {"warehouse": warehouse}, "sql_source_statement_timeout_s": 1.0,
@@ -114,6 +115,9 @@ def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_addre
                     settings=settings)
     finally:
         serve.delete(name)
+        from tests.ray_session import kill_helio_actors
+
+        kill_helio_actors(settings["actor_namespace"])
 
 
 @pytest.fixture

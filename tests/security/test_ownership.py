@@ -100,6 +100,16 @@ async def run_pipeline(w: World, h: Headers) -> httpx.Response:
     return await w.http.post(f"/api/v1/pipelines/{(await w.pipeline())['id']}/runs", headers=h)
 
 
+async def edit_pipeline(w: World, h: Headers) -> httpx.Response:
+    pipeline = await w.pipeline()
+    return await w.http.put(f"/api/v1/pipelines/{pipeline['id']}", headers=h, json={
+        "name": unique("taken"), "spec": pipeline["spec"], "version": pipeline["version"]})
+
+
+async def delete_pipeline(w: World, h: Headers) -> httpx.Response:
+    return await w.http.delete(f"/api/v1/pipelines/{(await w.pipeline())['id']}", headers=h)
+
+
 async def move_alias(w: World, h: Headers) -> httpx.Response:
     return await w.http.post(f"/api/v1/models/{await w.model()}/aliases/production",
                              headers=h, json={"version": 1})
@@ -141,6 +151,8 @@ ACTIONS: dict[str, Action] = {
     "dataset.profile": profile_dataset,
     "dataset.publish_via_sink": publish_into_dataset,
     "pipeline.run": run_pipeline,
+    "pipeline.update": edit_pipeline,
+    "pipeline.delete": delete_pipeline,
     "model.set_alias": move_alias,
     "model.train_version": train_into_model,
     "dashboard.update": edit_dashboard,

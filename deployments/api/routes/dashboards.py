@@ -5,6 +5,7 @@ replaying offline edits can show the conflict instead of overwriting."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import ValidationError
@@ -19,6 +20,7 @@ from deployments.api.schemas import (
     ChartSpec,
     DashboardCreate,
     DashboardPublic,
+    DashboardSettings,
     DashboardsPublic,
     DashboardUpdate,
     Limit,
@@ -55,6 +57,31 @@ async def _check_charts(session: AsyncSession, charts: list[ChartSpec]) -> None:
             raise datasets.invalid([*loc, "query", *exc.loc], exc.message) from None
 
 
+async def _check_settings(session: AsyncSession, settings: DashboardSettings | None) -> None:
+    """Filters and the time range must name a column of their dataset."""
+    if settings is None:
+        return
+    targets: list[tuple[list[str | int], uuid.UUID, str]] = [
+        (["body", "settings", "filters", i], f.dataset_id, f.column)
+        for i, f in enumerate(settings.filters)]
+    if settings.time_range is not None:
+        targets.append((["body", "settings", "time_range"], settings.time_range.dataset_id,
+                        settings.time_range.column))
+    for loc, dataset_id, column in targets:
+        dataset = await session.get(Dataset, dataset_id)
+        if dataset is None:
+            raise datasets.invalid([*loc, "dataset_id"], "dataset not found")
+        schema = schema_map((await datasets.require_version(session, dataset, None)).columns)
+        if column not in schema:
+            raise datasets.invalid([*loc, "column"],
+                                   f"'{column}' is not a column of {dataset.name}; columns "
+                                   f"are: {', '.join(schema)}")
+        if loc[-1] == "time_range" and schema[column] not in ("date", "timestamp"):
+            raise datasets.invalid([*loc, "column"],
+                                   f"a time range needs a date or timestamp column; "
+                                   f"'{column}' is {schema[column]}")
+
+
 @router.get("", response_model=DashboardsPublic)
 async def list_dashboards(session: SessionDep, limit: Limit = 100,
                           offset: Offset = 0) -> DashboardsPublic:
@@ -69,8 +96,11 @@ async def list_dashboards(session: SessionDep, limit: Limit = 100,
 async def create_dashboard(body: DashboardCreate, session: SessionDep,
                            principal: CurrentPrincipal) -> DashboardPublic:
     await _check_charts(session, body.charts)
+    await _check_settings(session, body.settings)
     dashboard = Dashboard(name=body.name, owner_id=principal.user_id, version=1,
-                          charts=[c.model_dump(mode="json") for c in body.charts])
+                          charts=[c.model_dump(mode="json", exclude_none=True)
+                                  for c in body.charts],
+                          settings=body.settings.model_dump(mode="json"))
     session.add(dashboard)
     await session.commit()
     return DashboardPublic.model_validate(dashboard)
@@ -87,19 +117,24 @@ async def read_dashboard(dashboard_id: uuid.UUID, session: SessionDep) -> Dashbo
 @router.put("/{dashboard_id}", response_model=DashboardPublic)
 async def update_dashboard(dashboard_id: uuid.UUID, body: DashboardUpdate,
                            session: SessionDep, principal: CurrentPrincipal) -> DashboardPublic:
-    """Replace name and charts (owner or admin). 409 (with `current`) when `version` is
-    not the latest."""
+    """Replace name, charts and (when given) settings (owner or admin). 409 (with
+    `current`) when `version` is not the latest."""
     dashboard = await session.get(Dashboard, dashboard_id)
     if dashboard is None:
         raise not_found("Dashboard")
     require_owner(principal, dashboard, "dashboard")
     await _check_charts(session, body.charts)
+    await _check_settings(session, body.settings)
+    values: dict[str, Any] = {
+        "name": body.name, "version": body.version + 1,
+        "charts": [c.model_dump(mode="json", exclude_none=True) for c in body.charts]}
+    if body.settings is not None:
+        values["settings"] = body.settings.model_dump(mode="json")
     # Compare-and-set in one statement: two concurrent writers cannot both win.
     result = await session.execute(
         update(Dashboard).where(Dashboard.id == dashboard_id,
                                 Dashboard.version == body.version)
-        .values(name=body.name, charts=[c.model_dump(mode="json") for c in body.charts],
-                version=body.version + 1).execution_options(synchronize_session=False))
+        .values(**values).execution_options(synchronize_session=False))
     await session.commit()
     await session.refresh(dashboard)
     if getattr(result, "rowcount", 0) != 1:

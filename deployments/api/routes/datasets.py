@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+import re
+import shutil
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
+from cluster.catalog.datasets import find_dataset
 from cluster.models import Dataset, DatasetVersion, JobKind
+from cluster.storage import parquet_files
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from deployments.api.permissions import require_owner
 from deployments.api.problems import ApiError
@@ -21,13 +28,13 @@ from deployments.api.schemas import (
     Preview,
     QueryResult,
     SqlDatasetCreate,
+    UploadInspection,
 )
 from deployments.api.services import datasets, jobs
 from pipelines.query import Query as AnalyticsQuery
 from pipelines.query import validate_query
 from pipelines.spec import SpecError
 from pipelines.tables import schema_map
-from pipelines.versions import find_dataset
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -70,6 +77,22 @@ async def upload_dataset(
         ctx=ctx, session=session, principal=principal, upload=file, name=name,
         description=description, fmt=format, schema=schema_overrides)
     return _public(dataset, version)
+
+
+@router.post("/inspect", response_model=UploadInspection)
+async def inspect_upload(
+    ctx: ContextDep,
+    file: Annotated[UploadFile, File(description="The head of a CSV / JSON Lines file (at "
+                                                 "most 4 MB), or a Parquet file")],
+    format: Annotated[str | None, Form(description="csv, jsonl or parquet; default: sniffed")]
+    = None,
+    schema_overrides: Annotated[str | None, Form(alias="schema", max_length=100_000)] = None,
+) -> UploadInspection:
+    """The column types an upload of this file would get, its first rows, and hints where
+    a type would lose data (leading zeros). Nothing is stored."""
+    result = await datasets.inspect_upload(ctx=ctx, upload=file, fmt=format,
+                                           schema=schema_overrides)
+    return UploadInspection(**result)
 
 
 @router.post("/sql", response_model=JobPublic, status_code=202)
@@ -130,6 +153,34 @@ async def preview_dataset(
     row = await datasets.require_version(session, dataset, version)
     return Preview(version=row.version, columns=[ColumnPublic(**c) for c in row.columns],
                    rows=await datasets.preview(row, limit), total_rows=row.num_rows)
+
+
+@router.get("/{dataset_id}/download", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+                             "description": "The version's rows"}})
+async def download_dataset(
+    dataset_id: uuid.UUID, ctx: ContextDep, session: SessionDep, version: VersionParam = None,
+    format: Annotated[Literal["csv", "parquet"], Query(description="csv or parquet")] = "csv",
+) -> Response:
+    """Download a version's rows as CSV (streamed) or as one Parquet file."""
+    dataset = await datasets.require_dataset(session, dataset_id)
+    row = await datasets.require_version(session, dataset, version)
+    files = parquet_files(row.path)
+    stem = f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', dataset.name)}-v{row.version}"
+    if format == "csv":
+        return StreamingResponse(datasets.csv_chunks(files), media_type="text/csv",
+                                 headers={"Content-Disposition":
+                                          f'attachment; filename="{stem}.csv"'})
+    name = f'attachment; filename="{stem}.parquet"'
+    if len(files) == 1:
+        return FileResponse(files[0], media_type="application/vnd.apache.parquet",
+                            headers={"Content-Disposition": name})
+    scratch = ctx.data_root.job_dir(f"download-{uuid.uuid4().hex}")
+    target = scratch / f"{stem}.parquet"
+    await asyncio.to_thread(datasets.merged_parquet, files, target)
+    return FileResponse(target, media_type="application/vnd.apache.parquet",
+                        headers={"Content-Disposition": name},
+                        background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True))
 
 
 @router.post("/{dataset_id}/profile", response_model=JobPublic, status_code=202)

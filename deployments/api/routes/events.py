@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
+from cluster.models import Role
 from cluster.security import InvalidToken
 from deployments.api.context import ApiContext
 from deployments.api.permissions import PERMISSIONS
@@ -30,6 +31,8 @@ async def subscribe(
 ) -> None:
     """Live events as JSON messages: `{"type": "job", "job": {...}}` for job status and
     progress, `{"type": "dataset_version", "dataset": {...}}` for new versions, and
+    `{"type": "job_log", "job_log": {job_id, seq, attempt, text}}` for a job's output
+    (sent only to the job's owner and to admins), and
     `{"type": "metrics", "metrics": {...}}` once a second (requests/s, p50/p99 latency,
     error rate, cache hit rate, rate-limited requests, running jobs, Serve replicas per
     deployment, cluster CPU and memory). The credential is checked again at least every
@@ -95,6 +98,10 @@ async def _stream(ctx: ApiContext, websocket: WebSocket, credential: str,
                 return
             if getter in done:
                 event, getter = getter.result(), None
+                if "owner_id" in event:  # a job's logs: its owner's and the admins' only
+                    if not _sees_owned(principal, event["owner_id"]):
+                        continue
+                    event = {k: v for k, v in event.items() if k != "owner_id"}
                 await websocket.send_json(event)
                 next_ping = time.monotonic() + PING_INTERVAL_S
     except (WebSocketDisconnect, RuntimeError):
@@ -106,6 +113,11 @@ async def _stream(ctx: ApiContext, websocket: WebSocket, credential: str,
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+
+def _sees_owned(principal: Principal, owner_id: str) -> bool:
+    return principal.role == Role.admin or (
+        principal.user_id is not None and str(principal.user_id) == owner_id)
 
 
 def _subject(principal: Principal) -> str:

@@ -32,19 +32,29 @@ async def list_jobs(
     session: SessionDep, principal: CurrentPrincipal, limit: Limit = 100, offset: Offset = 0,
     status: JobStatusName | None = None,
     kind: Annotated[JobKind | None, Query()] = None,
+    schedule_id: Annotated[uuid.UUID | None, Query(description="Runs of this schedule")]
+    = None,
 ) -> JobsPublic:
+    """Jobs, newest first; a queued job carries its `position` in the start order."""
     rows, total = await jobs.list_jobs(session=session, principal=principal, status=status,
                                        kind=kind.value if kind else None, limit=limit,
-                                       offset=offset)
-    return JobsPublic(items=[_public(j, principal) for j in rows], total=total)
+                                       offset=offset, schedule_id=schedule_id)
+    places = await jobs.positions(session, rows)
+    return JobsPublic(items=[_public(j, principal, places) for j in rows], total=total)
 
 
-def _public(job: Job, principal: Principal) -> JobPublic:
-    """Everyone who may list jobs sees their status; spec and result only the owner and
-    admins."""
+def _public(job: Job, principal: Principal, places: dict[uuid.UUID, int] | None = None
+            ) -> JobPublic:
+    """Everyone who may list jobs sees their status; spec, result and the attempts'
+    errors and process ids only the owner and admins."""
     public = JobPublic.model_validate(job)
+    if places:
+        public.position = places.get(job.id)
     if not jobs.sees_details(principal, job):
-        public = public.model_copy(update={"spec": {}, "result": None})
+        public = public.model_copy(update={
+            "spec": {}, "result": None,
+            "attempts": [{k: v for k, v in a.items() if k not in ("error", "pid")}
+                         for a in job.attempts]})
     return public
 
 
@@ -52,18 +62,23 @@ def _public(job: Job, principal: Principal) -> JobPublic:
 async def read_job(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
                    principal: CurrentPrincipal) -> JobPublic:
     job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
-    return _public(job, principal)
+    return _public(job, principal, await jobs.positions(session, [job]))
 
 
 @router.get("/{job_id}/logs", response_model=JobLogs)
-async def read_job_logs(job_id: uuid.UUID, ctx: ContextDep, session: SessionDep,
-                        principal: CurrentPrincipal) -> JobLogs:
-    """The driver's output, as Ray has it (the job's owner or an admin)."""
+async def read_job_logs(
+    job_id: uuid.UUID, ctx: ContextDep, session: SessionDep, principal: CurrentPrincipal,
+    after: Annotated[int, Query(ge=-1, description="Only chunks after this one "
+                                                   "(`last_seq` of an earlier read)")] = -1,
+) -> JobLogs:
+    """The job's output, kept with the job (a bounded tail), for its owner or an admin.
+    Live chunks arrive over `WS /events` as `{"type": "job_log"}`; read with
+    `after=last_seq` to continue without gaps or repeats."""
     job = await jobs.get_job(ctx=ctx, session=session, principal=principal, job_id=job_id)
     if not jobs.sees_details(principal, job):
         raise ApiError(403, "Only the job's owner or an admin may read its logs")
-    return JobLogs(job_id=job.id, ray_job_id=job.ray_job_id,
-                   logs=await jobs.job_logs(ctx=ctx, job=job))
+    text, last = await jobs.job_logs(ctx=ctx, session=session, job=job, after=after)
+    return JobLogs(job_id=job.id, ray_job_id=job.ray_job_id, logs=text, last_seq=last)
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from cluster.catalog.datasets import find_dataset
 from cluster.models import JobKind, MLModel, ModelVersion
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from deployments.api.permissions import require_owner
@@ -24,7 +25,6 @@ from deployments.api.schemas import (
 from deployments.api.services import datasets, jobs, models
 from pipelines.tables import schema_map
 from pipelines.training import TrainSpec, check_spec
-from pipelines.versions import find_dataset
 
 router = APIRouter(prefix="/models", tags=["models"])
 

@@ -8,6 +8,7 @@ import numpy as np
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
+from cluster.catalog.datasets import find_dataset
 from cluster.models import JobKind, TextIndex
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from deployments.api.problems import ApiError, not_found
@@ -33,7 +34,6 @@ from deployments.api.schemas import (
 from deployments.api.services import datasets, jobs, models
 from deployments.api.services.nlp import embed, load_index
 from pipelines.tables import schema_map
-from pipelines.versions import find_dataset
 
 router = APIRouter(prefix="/nlp", tags=["nlp"])
 # Sharpness of the softmax over label similarities (cosines are close together).

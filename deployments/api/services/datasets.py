@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from fastapi import UploadFile
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cluster.catalog.datasets import find_dataset, get_version, latest_version, publish
 from cluster.models import Dataset, DatasetVersion
 from cluster.storage import parquet_files
 from deployments.api.context import ApiContext
@@ -27,7 +31,6 @@ from pipelines import ingest
 from pipelines.query import Query, execute_local, execute_on_ray, validate_query
 from pipelines.spec import SpecError
 from pipelines.tables import rows_of, schema_map
-from pipelines.versions import find_dataset, get_version, latest_version, publish
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,199}$")
 COPY_CHUNK = 1 << 20
@@ -56,6 +59,9 @@ async def require_version(session: AsyncSession, dataset: Dataset,
         raise not_found(f"Version {version} of dataset '{dataset.name}'" if version
                         else f"A version of dataset '{dataset.name}'")
     return row
+
+
+INSPECT_MAX_BYTES = 4 << 20
 
 
 async def _save_upload(upload: UploadFile, path: Path) -> int:
@@ -121,6 +127,28 @@ async def create_from_upload(
     return dataset, version
 
 
+async def inspect_upload(*, ctx: ApiContext, upload: UploadFile, fmt: str | None,
+                         schema: str | None) -> dict[str, Any]:
+    """Read (the head of) a file as an upload would, keep nothing, and say what types it
+    would get. The dashboard sends the first megabyte, cut at a line end."""
+    inspect_id = uuid.uuid4()
+    scratch = ctx.data_root.staging_dir(inspect_id)
+    raw = scratch.parent / f"{scratch.name}.inspect"
+    try:
+        if await _save_upload(upload, raw) > INSPECT_MAX_BYTES:
+            raise invalid(["body", "file"], f"send at most {INSPECT_MAX_BYTES >> 20} MB (the "
+                                            "head of the file) to inspect")
+        try:
+            overrides = _parse_schema(schema)
+            detected = ingest.sniff_format(raw, upload.filename, fmt)
+            result = await asyncio.to_thread(ingest.inspect, raw, detected, overrides, scratch)
+        except ingest.IngestError as exc:
+            raise invalid(["body", *exc.field.split(".", 1)], exc.message) from None
+        return {"format": detected, **result}
+    finally:
+        shutil.rmtree(ctx.data_root.dataset_dir(inspect_id), ignore_errors=True)
+
+
 async def list_datasets(*, session: AsyncSession, limit: int, offset: int, search: str | None
                         ) -> tuple[list[tuple[Dataset, DatasetVersion | None]], int]:
     query = select(Dataset)
@@ -168,6 +196,40 @@ async def preview(version: DatasetVersion, limit: int) -> list[list[Any]]:
     return rows_of(table)
 
 
+def _csv_safe(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """CSV has no lists: embedding vectors and other nested values are written as JSON."""
+    columns = [pa.array([None if v is None else json.dumps(v) for v in col.to_pylist()],
+                        pa.string()) if pa.types.is_nested(col.type) else col
+               for col in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def csv_chunks(files: list[str]) -> Iterator[bytes]:
+    """The version as CSV (header once), one chunk per Parquet batch: streamed, never
+    held whole in memory."""
+    header = True
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+            out = io.BytesIO()
+            pcsv.write_csv(_csv_safe(batch), out,
+                           write_options=pcsv.WriteOptions(include_header=header))
+            header = False
+            yield out.getvalue()
+    if header and files:  # no rows at all: still the header
+        out = io.BytesIO()
+        pcsv.write_csv(pq.read_schema(files[0]).empty_table(), out)
+        yield out.getvalue()
+
+
+def merged_parquet(files: list[str], target: Path) -> None:
+    """The version's files as one Parquet file."""
+    schema = pq.read_schema(files[0])
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        for path in files:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+                writer.write_batch(batch)
+
+
 async def run_query(*, ctx: ApiContext, dataset: Dataset, version: DatasetVersion,
                     query: Query) -> dict[str, Any]:
     """Validate, then answer from the cache (keyed by dataset, version and the query's
@@ -186,7 +248,9 @@ async def run_query(*, ctx: ApiContext, dataset: Dataset, version: DatasetVersio
         if ctx.use_ray:
             return await execute_on_ray(query, schema, files, ctx.settings.resolved_data_root,
                                         task_cpus=ctx.settings.query_task_cpus,
-                                        max_partitions=ctx.settings.query_max_partitions)
+                                        max_partitions=ctx.settings.query_max_partitions,
+                                        num_bytes=version.num_bytes,
+                                        local_max_bytes=ctx.settings.query_local_max_bytes)
         return await asyncio.to_thread(execute_local, query, schema, files,
                                        ctx.settings.resolved_data_root)
 

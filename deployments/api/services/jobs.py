@@ -1,4 +1,7 @@
-"""Jobs: a DB row plus a Ray Job. Submission, listing, logs, cancellation."""
+"""Jobs through the API: a row in the catalog's queue (platform jobs, taken by the warm
+runner) or a Ray Job (user scripts, or everything with `HELIO_JOB_RUNNER=rayjob`);
+listing with queue positions, logs, cancellation. The lifecycle itself is
+cluster/catalog/jobs.py."""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ import uuid
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cluster.catalog import jobs as catalog_jobs
 from cluster.jobs import driver_env
 from cluster.models import Job, JobKind, JobStatus, Role, utcnow
 from deployments.api.context import ApiContext
@@ -22,11 +26,7 @@ log = structlog.get_logger("helio.jobs")
 # Ray's terminal job states -> ours, for drivers that died without reporting.
 _RAY_TERMINAL = {"FAILED": JobStatus.failed, "STOPPED": JobStatus.cancelled,
                  "SUCCEEDED": JobStatus.failed}
-
-
-def job_event(job: Job) -> dict[str, Any]:
-    return {"type": "job", "job": {"id": str(job.id), "kind": job.kind, "status": job.status,
-                                   "progress": job.progress, "error": job.error}}
+job_event = catalog_jobs.job_event
 
 
 async def submit_job(
@@ -42,13 +42,19 @@ async def submit_job(
     num_gpus: float = 0.0,
     memory: int | None = None,
     job_id: uuid.UUID | None = None,
+    priority: int = 0,
 ) -> Job:
-    """Insert the job row (queued), then submit its Ray Job. If Ray refuses, the job is
-    recorded as failed and the caller gets 503."""
-    job = Job(id=job_id or uuid.uuid4(), kind=kind.value, owner_id=principal.user_id,
-              status=JobStatus.queued.value, progress=0.0, spec=spec)
-    session.add(job)
-    await session.commit()
+    """Queue the job. A platform job waits for a warm runner (woken now); any other is
+    submitted as a Ray Job, and if Ray refuses, recorded as failed with a 503."""
+    warm = catalog_jobs.uses_warm_runner(ctx.settings, kind.value)
+    job = await catalog_jobs.create(session, ctx.settings, kind=kind,
+                                    owner_id=principal.user_id, spec=spec, priority=priority,
+                                    job_id=job_id,
+                                    runner=None if warm else catalog_jobs.RAYJOB_RUNNER)
+    if warm:
+        await ctx.events.publish(job_event(job))
+        ctx.wake_runners()
+        return job
     try:
         ray_job_id = await asyncio.to_thread(
             ctx.ray_jobs.submit, job.id, env=driver_env(ctx.settings),
@@ -81,7 +87,8 @@ def sees_details(principal: Principal, job: Job) -> bool:
 
 
 async def list_jobs(*, session: AsyncSession, principal: Principal, status: str | None,
-                    kind: str | None, limit: int, offset: int) -> tuple[list[Job], int]:
+                    kind: str | None, limit: int, offset: int,
+                    schedule_id: uuid.UUID | None = None) -> tuple[list[Job], int]:
     query = select(Job)
     if not _visible(principal):
         query = query.where(Job.owner_id == principal.user_id)
@@ -89,10 +96,18 @@ async def list_jobs(*, session: AsyncSession, principal: Principal, status: str 
         query = query.where(Job.status == status)
     if kind:
         query = query.where(Job.kind == kind)
+    if schedule_id:
+        query = query.where(Job.schedule_id == schedule_id)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.execute(query.order_by(Job.created_at.desc()).limit(limit)
                                  .offset(offset))
     return list(rows.scalars()), int(total or 0)
+
+
+async def positions(session: AsyncSession, rows: list[Job]) -> dict[uuid.UUID, int]:
+    if not any(job.status == JobStatus.queued.value for job in rows):
+        return {}
+    return await catalog_jobs.positions(session)
 
 
 async def get_job(*, ctx: ApiContext, session: AsyncSession, principal: Principal,
@@ -105,7 +120,8 @@ async def get_job(*, ctx: ApiContext, session: AsyncSession, principal: Principa
 
 
 async def _reconcile(ctx: ApiContext, session: AsyncSession, job: Job) -> None:
-    """A driver killed hard (OOM, node loss) cannot report; Ray's status tells us."""
+    """A Ray Job driver killed hard (OOM, node loss) cannot report; Ray's status tells
+    us. (Warm-runner attempts are reaped by their runner's restart or the scheduler.)"""
     if JobStatus(job.status).terminal or job.ray_job_id is None:
         return
     try:
@@ -118,22 +134,27 @@ async def _reconcile(ctx: ApiContext, session: AsyncSession, job: Job) -> None:
     await session.refresh(job)
     if JobStatus(job.status).terminal:
         return
-    result = await session.execute(
-        update(Job).where(Job.id == job.id, Job.status == job.status).values(
-            status=final.value, finished_at=utcnow(),
-            error=job.error or f"the job driver exited without reporting (Ray: {ray_status}"
-            f"{': ' + message[:300] if message else ''})"))
-    await session.commit()
-    if getattr(result, "rowcount", 0):
+    ended = await catalog_jobs.finish(
+        session, job.id, None, final,
+        error=job.error or f"the job driver exited without reporting (Ray: {ray_status}"
+        f"{': ' + message[:300] if message else ''})")
+    if ended is not None:
         await session.refresh(job)
         await ctx.events.publish(job_event(job))
 
 
-async def job_logs(*, ctx: ApiContext, job: Job) -> str:
-    if job.ray_job_id is None:
-        return ""
+async def job_logs(*, ctx: ApiContext, session: AsyncSession, job: Job,
+                   after: int = -1) -> tuple[str, int]:
+    """The job's stored output after chunk `after`, and the last chunk's number. A Ray Job
+    from before stored logs existed is read from Ray."""
+    chunks = await catalog_jobs.read_logs(session, job.id, after)
+    if chunks:
+        return "".join(c.text for c in chunks), chunks[-1].seq
+    if after >= 0 or job.ray_job_id is None or await catalog_jobs.last_log_seq(
+            session, job.id) >= 0:
+        return "", after
     try:
-        return await asyncio.to_thread(ctx.ray_jobs.logs, job.ray_job_id)
+        return await asyncio.to_thread(ctx.ray_jobs.logs, job.ray_job_id), -1
     except Exception as exc:
         raise ApiError(503, f"Could not read the job's logs from Ray ({type(exc).__name__})") \
             from None
@@ -144,10 +165,9 @@ async def cancel_job(*, ctx: ApiContext, session: AsyncSession, principal: Princ
     require_owner(principal, job, "job")
     if JobStatus(job.status).terminal:
         raise ApiError(409, f"The job already ended ({job.status})")
-    await session.execute(update(Job).where(
-        Job.id == job.id, Job.status.in_([JobStatus.queued.value, JobStatus.running.value]))
-        .values(status=JobStatus.cancelled.value, finished_at=utcnow()))
-    await session.commit()
+    await catalog_jobs.cancel(session, job.id)
+    # A warm runner notices within a second (its heartbeat no longer holds the job); a
+    # Ray Job driver is stopped (SIGTERM).
     if job.ray_job_id is not None:
         try:
             await asyncio.to_thread(ctx.ray_jobs.stop, job.ray_job_id)

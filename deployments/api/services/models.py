@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cluster.catalog import models as catalog_models
 from cluster.models import MLModel, ModelVersion
 from deployments.api.context import ApiContext
 from deployments.api.problems import ApiError, not_found
@@ -25,15 +26,15 @@ RESOLVE_TTL_S = 5.0
 
 async def get_model(session: AsyncSession, name: str) -> MLModel:
     try:
-        return await registry.find_model(session, name)
-    except registry.VersionNotFound as exc:
+        return await catalog_models.find_model(session, name)
+    except catalog_models.VersionNotFound as exc:
         raise not_found(str(exc)) from None
 
 
 async def find_model(session: AsyncSession, name: str) -> MLModel | None:
     try:
-        return await registry.find_model(session, name)
-    except registry.VersionNotFound:
+        return await catalog_models.find_model(session, name)
+    except catalog_models.VersionNotFound:
         return None
 
 
@@ -62,8 +63,8 @@ async def resolve_version(session: AsyncSession, model: MLModel, version: int | 
                           alias: str | None) -> ModelVersion:
     """`version`, else `alias`, else the `production` alias, else the latest version."""
     try:
-        return await registry.find_version(session, model, version, alias)
-    except registry.VersionNotFound as exc:
+        return await catalog_models.find_version(session, model, version, alias)
+    except catalog_models.VersionNotFound as exc:
         raise not_found(str(exc)) from None
 
 

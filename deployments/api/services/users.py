@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cluster.models import RefreshToken, Role, User
+from cluster.passwords import password_problem
 from cluster.security import hash_password, verify_password
 from deployments.api.problems import ApiError, not_found
 from deployments.api.schemas import UserCreate, UserUpdate
@@ -74,6 +75,10 @@ async def update_user(*, session: AsyncSession, user: User, user_update: UserUpd
         user.email = changes["email"]
         changed.append("email")
     if changes.get("password") is not None:
+        problem = password_problem(changes["password"], user.email)
+        if problem:
+            raise ApiError(422, "The password is refused", title="Unprocessable Content",
+                           errors=[{"loc": ["body", "password"], "msg": problem}])
         user.password_hash = await asyncio.to_thread(hash_password, changes["password"])
         changed.append("password")
     if changes.get("role") is not None and changes["role"] != user.role:

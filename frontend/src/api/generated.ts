@@ -7,11 +7,13 @@ export const addTagTypes = [
   "datasets",
   "errors",
   "health",
+  "job_limits",
   "jobs",
   "models",
   "nlp",
   "pipelines",
   "rate_limits",
+  "schedules",
   "usage",
   "users",
 ] as const;
@@ -180,6 +182,17 @@ const injectedRtkApi = api
         }),
         invalidatesTags: ["datasets"],
       }),
+      postApiV1DatasetsInspect: build.mutation<
+        PostApiV1DatasetsInspectApiResponse,
+        PostApiV1DatasetsInspectApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/datasets/inspect`,
+          method: "POST",
+          body: queryArg.bodyDatasetsInspectUpload,
+        }),
+        invalidatesTags: ["datasets"],
+      }),
       postApiV1DatasetsSql: build.mutation<
         PostApiV1DatasetsSqlApiResponse,
         PostApiV1DatasetsSqlApiArg
@@ -207,6 +220,19 @@ const injectedRtkApi = api
       >({
         query: (queryArg) => ({
           url: `/api/v1/datasets/${queryArg.datasetId}`,
+        }),
+        providesTags: ["datasets"],
+      }),
+      getApiV1DatasetsByDatasetIdDownload: build.query<
+        GetApiV1DatasetsByDatasetIdDownloadApiResponse,
+        GetApiV1DatasetsByDatasetIdDownloadApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/datasets/${queryArg.datasetId}/download`,
+          params: {
+            version: queryArg.version,
+            format: queryArg.format,
+          },
         }),
         providesTags: ["datasets"],
       }),
@@ -285,6 +311,24 @@ const injectedRtkApi = api
         query: () => ({ url: `/api/v1/health` }),
         providesTags: ["health"],
       }),
+      getApiV1JobLimits: build.query<
+        GetApiV1JobLimitsApiResponse,
+        GetApiV1JobLimitsApiArg
+      >({
+        query: () => ({ url: `/api/v1/job-limits` }),
+        providesTags: ["job_limits"],
+      }),
+      putApiV1JobLimits: build.mutation<
+        PutApiV1JobLimitsApiResponse,
+        PutApiV1JobLimitsApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/job-limits`,
+          method: "PUT",
+          body: queryArg.jobLimitsUpdate,
+        }),
+        invalidatesTags: ["job_limits"],
+      }),
       getApiV1Jobs: build.query<GetApiV1JobsApiResponse, GetApiV1JobsApiArg>({
         query: (queryArg) => ({
           url: `/api/v1/jobs`,
@@ -293,6 +337,7 @@ const injectedRtkApi = api
             offset: queryArg.offset,
             status: queryArg.status,
             kind: queryArg.kind,
+            schedule_id: queryArg.scheduleId,
           },
         }),
         providesTags: ["jobs"],
@@ -329,7 +374,12 @@ const injectedRtkApi = api
         GetApiV1JobsByJobIdLogsApiResponse,
         GetApiV1JobsByJobIdLogsApiArg
       >({
-        query: (queryArg) => ({ url: `/api/v1/jobs/${queryArg.jobId}/logs` }),
+        query: (queryArg) => ({
+          url: `/api/v1/jobs/${queryArg.jobId}/logs`,
+          params: {
+            after: queryArg.after,
+          },
+        }),
         providesTags: ["jobs"],
       }),
       getApiV1Models: build.query<
@@ -490,6 +540,27 @@ const injectedRtkApi = api
         }),
         invalidatesTags: ["pipelines"],
       }),
+      postApiV1PipelinesValidate: build.mutation<
+        PostApiV1PipelinesValidateApiResponse,
+        PostApiV1PipelinesValidateApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/pipelines/validate`,
+          method: "POST",
+          body: queryArg.pipelineSpecBody,
+        }),
+        invalidatesTags: ["pipelines"],
+      }),
+      deleteApiV1PipelinesByPipelineId: build.mutation<
+        DeleteApiV1PipelinesByPipelineIdApiResponse,
+        DeleteApiV1PipelinesByPipelineIdApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/pipelines/${queryArg.pipelineId}`,
+          method: "DELETE",
+        }),
+        invalidatesTags: ["pipelines"],
+      }),
       getApiV1PipelinesByPipelineId: build.query<
         GetApiV1PipelinesByPipelineIdApiResponse,
         GetApiV1PipelinesByPipelineIdApiArg
@@ -498,6 +569,17 @@ const injectedRtkApi = api
           url: `/api/v1/pipelines/${queryArg.pipelineId}`,
         }),
         providesTags: ["pipelines"],
+      }),
+      putApiV1PipelinesByPipelineId: build.mutation<
+        PutApiV1PipelinesByPipelineIdApiResponse,
+        PutApiV1PipelinesByPipelineIdApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/pipelines/${queryArg.pipelineId}`,
+          method: "PUT",
+          body: queryArg.pipelineUpdate,
+        }),
+        invalidatesTags: ["pipelines"],
       }),
       postApiV1PipelinesByPipelineIdRuns: build.mutation<
         PostApiV1PipelinesByPipelineIdRunsApiResponse,
@@ -508,6 +590,15 @@ const injectedRtkApi = api
           method: "POST",
         }),
         invalidatesTags: ["pipelines"],
+      }),
+      getApiV1PipelinesByPipelineIdVersions: build.query<
+        GetApiV1PipelinesByPipelineIdVersionsApiResponse,
+        GetApiV1PipelinesByPipelineIdVersionsApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/pipelines/${queryArg.pipelineId}/versions`,
+        }),
+        providesTags: ["pipelines"],
       }),
       getApiV1Platform: build.query<
         GetApiV1PlatformApiResponse,
@@ -540,6 +631,60 @@ const injectedRtkApi = api
           providesTags: ["health"],
         },
       ),
+      getApiV1Schedules: build.query<
+        GetApiV1SchedulesApiResponse,
+        GetApiV1SchedulesApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/schedules`,
+          params: {
+            limit: queryArg.limit,
+            offset: queryArg.offset,
+          },
+        }),
+        providesTags: ["schedules"],
+      }),
+      postApiV1Schedules: build.mutation<
+        PostApiV1SchedulesApiResponse,
+        PostApiV1SchedulesApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/schedules`,
+          method: "POST",
+          body: queryArg.scheduleCreate,
+        }),
+        invalidatesTags: ["schedules"],
+      }),
+      deleteApiV1SchedulesByScheduleId: build.mutation<
+        DeleteApiV1SchedulesByScheduleIdApiResponse,
+        DeleteApiV1SchedulesByScheduleIdApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/schedules/${queryArg.scheduleId}`,
+          method: "DELETE",
+        }),
+        invalidatesTags: ["schedules"],
+      }),
+      getApiV1SchedulesByScheduleId: build.query<
+        GetApiV1SchedulesByScheduleIdApiResponse,
+        GetApiV1SchedulesByScheduleIdApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/schedules/${queryArg.scheduleId}`,
+        }),
+        providesTags: ["schedules"],
+      }),
+      patchApiV1SchedulesByScheduleId: build.mutation<
+        PatchApiV1SchedulesByScheduleIdApiResponse,
+        PatchApiV1SchedulesByScheduleIdApiArg
+      >({
+        query: (queryArg) => ({
+          url: `/api/v1/schedules/${queryArg.scheduleId}`,
+          method: "PATCH",
+          body: queryArg.scheduleUpdate,
+        }),
+        invalidatesTags: ["schedules"],
+      }),
       getApiV1Usage: build.query<GetApiV1UsageApiResponse, GetApiV1UsageApiArg>(
         {
           query: (queryArg) => ({
@@ -692,6 +837,11 @@ export type PostApiV1DatasetsApiResponse =
 export type PostApiV1DatasetsApiArg = {
   bodyDatasetsUploadDataset: BodyDatasetsUploadDataset;
 };
+export type PostApiV1DatasetsInspectApiResponse =
+  /** status 200 Successful Response */ UploadInspection;
+export type PostApiV1DatasetsInspectApiArg = {
+  bodyDatasetsInspectUpload: BodyDatasetsInspectUpload;
+};
 export type PostApiV1DatasetsSqlApiResponse =
   /** status 202 Successful Response */ JobPublic;
 export type PostApiV1DatasetsSqlApiArg = {
@@ -705,6 +855,15 @@ export type GetApiV1DatasetsByDatasetIdApiResponse =
   /** status 200 Successful Response */ DatasetDetail;
 export type GetApiV1DatasetsByDatasetIdApiArg = {
   datasetId: string;
+};
+export type GetApiV1DatasetsByDatasetIdDownloadApiResponse =
+  /** status 200 The version's rows */ string;
+export type GetApiV1DatasetsByDatasetIdDownloadApiArg = {
+  datasetId: string;
+  /** Default: the latest version. */
+  version?: number | null;
+  /** csv or parquet */
+  format?: "csv" | "parquet";
 };
 export type GetApiV1DatasetsByDatasetIdPreviewApiResponse =
   /** status 200 Successful Response */ Preview;
@@ -747,6 +906,14 @@ export type GetApiV1ErrorsApiArg = {
 export type GetApiV1HealthApiResponse =
   /** status 200 Successful Response */ Health;
 export type GetApiV1HealthApiArg = void;
+export type GetApiV1JobLimitsApiResponse =
+  /** status 200 Successful Response */ JobLimitsPublic;
+export type GetApiV1JobLimitsApiArg = void;
+export type PutApiV1JobLimitsApiResponse =
+  /** status 200 Successful Response */ JobLimitsPublic;
+export type PutApiV1JobLimitsApiArg = {
+  jobLimitsUpdate: JobLimitsUpdate;
+};
 export type GetApiV1JobsApiResponse =
   /** status 200 Successful Response */ JobsPublic;
 export type GetApiV1JobsApiArg = {
@@ -754,6 +921,8 @@ export type GetApiV1JobsApiArg = {
   offset?: number;
   status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled") | null;
   kind?: JobKind | null;
+  /** Runs of this schedule */
+  scheduleId?: string | null;
 };
 export type PostApiV1JobsApiResponse =
   /** status 202 Successful Response */ JobPublic;
@@ -774,6 +943,8 @@ export type GetApiV1JobsByJobIdLogsApiResponse =
   /** status 200 Successful Response */ JobLogs;
 export type GetApiV1JobsByJobIdLogsApiArg = {
   jobId: string;
+  /** Only chunks after this one (`last_seq` of an earlier read) */
+  after?: number;
 };
 export type GetApiV1ModelsApiResponse =
   /** status 200 Successful Response */ ModelsPublic;
@@ -854,14 +1025,34 @@ export type PostApiV1PipelinesApiResponse =
 export type PostApiV1PipelinesApiArg = {
   pipelineCreate: PipelineCreate;
 };
+export type PostApiV1PipelinesValidateApiResponse =
+  /** status 200 Successful Response */ PipelineCheck;
+export type PostApiV1PipelinesValidateApiArg = {
+  pipelineSpecBody: PipelineSpecBody;
+};
+export type DeleteApiV1PipelinesByPipelineIdApiResponse = unknown;
+export type DeleteApiV1PipelinesByPipelineIdApiArg = {
+  pipelineId: string;
+};
 export type GetApiV1PipelinesByPipelineIdApiResponse =
   /** status 200 Successful Response */ PipelinePublic;
 export type GetApiV1PipelinesByPipelineIdApiArg = {
   pipelineId: string;
 };
+export type PutApiV1PipelinesByPipelineIdApiResponse =
+  /** status 200 Successful Response */ PipelinePublic;
+export type PutApiV1PipelinesByPipelineIdApiArg = {
+  pipelineId: string;
+  pipelineUpdate: PipelineUpdate;
+};
 export type PostApiV1PipelinesByPipelineIdRunsApiResponse =
   /** status 202 Successful Response */ JobPublic;
 export type PostApiV1PipelinesByPipelineIdRunsApiArg = {
+  pipelineId: string;
+};
+export type GetApiV1PipelinesByPipelineIdVersionsApiResponse =
+  /** status 200 Successful Response */ PipelineVersions;
+export type GetApiV1PipelinesByPipelineIdVersionsApiArg = {
   pipelineId: string;
 };
 export type GetApiV1PlatformApiResponse =
@@ -878,6 +1069,32 @@ export type PutApiV1RateLimitsApiArg = {
 export type GetApiV1ReadyApiResponse =
   /** status 200 Successful Response */ Readiness;
 export type GetApiV1ReadyApiArg = void;
+export type GetApiV1SchedulesApiResponse =
+  /** status 200 Successful Response */ SchedulesPublic;
+export type GetApiV1SchedulesApiArg = {
+  limit?: number;
+  offset?: number;
+};
+export type PostApiV1SchedulesApiResponse =
+  /** status 201 Successful Response */ SchedulePublic;
+export type PostApiV1SchedulesApiArg = {
+  scheduleCreate: ScheduleCreate;
+};
+export type DeleteApiV1SchedulesByScheduleIdApiResponse = unknown;
+export type DeleteApiV1SchedulesByScheduleIdApiArg = {
+  scheduleId: string;
+};
+export type GetApiV1SchedulesByScheduleIdApiResponse =
+  /** status 200 Successful Response */ SchedulePublic;
+export type GetApiV1SchedulesByScheduleIdApiArg = {
+  scheduleId: string;
+};
+export type PatchApiV1SchedulesByScheduleIdApiResponse =
+  /** status 200 Successful Response */ SchedulePublic;
+export type PatchApiV1SchedulesByScheduleIdApiArg = {
+  scheduleId: string;
+  scheduleUpdate: ScheduleUpdate;
+};
 export type GetApiV1UsageApiResponse =
   /** status 200 Successful Response */ UsagePage;
 export type GetApiV1UsageApiArg = {
@@ -997,17 +1214,82 @@ export type BodyAuthLogin = {
   scope?: string;
   username: string;
 };
+export type FieldFormat = {
+  currency?: string | null;
+  decimals?: number | null;
+  style?:
+    | "number"
+    | "percent"
+    | "currency"
+    | "compact"
+    | "date"
+    | "month"
+    | "datetime"
+    | "text";
+  /** Written after the value, e.g. 'min' or 'kg'. */
+  unit?: string | null;
+};
+export type ChartLayout = {
+  h?: number;
+  w?: number;
+  x?: number;
+  y?: number;
+};
 export type ChartSpec = {
   dataset_id: string;
+  formats?: {
+    [key: string]: FieldFormat;
+  };
   id: string;
-  kind?: "line" | "bar" | "area" | "table";
+  kind?:
+    | "line"
+    | "bar"
+    | "area"
+    | "table"
+    | "big_number"
+    | "pie"
+    | "donut"
+    | "scatter"
+    | "histogram"
+    | "heatmap"
+    | "pivot";
+  /** Human names for result columns. */
+  labels?: {
+    [key: string]: string;
+  };
+  layout?: ChartLayout | null;
   /** An analytics query, as for `POST /datasets/{id}/query`. */
   query: {
     [key: string]: any;
   };
+  /** A result column whose values split each metric into one series per value. */
+  series?: string | null;
+  sort?: "x" | "value_desc" | "value_asc";
   title: string;
+  /** Keep the N largest categories; the rest add up to 'Other'. */
+  top_n?: number | null;
   x: string;
+  x_title?: string | null;
   y: string[];
+  y_title?: string | null;
+};
+export type DashboardFilter = {
+  column: string;
+  dataset_id: string;
+  id: string;
+  values?: (string | number | number | boolean)[];
+};
+export type TimeRange = {
+  column: string;
+  dataset_id: string;
+  end?: string | null;
+  start?: string | null;
+};
+export type DashboardSettings = {
+  filters?: DashboardFilter[];
+  /** Re-run every chart this often (seconds). */
+  refresh_s?: number | null;
+  time_range?: TimeRange | null;
 };
 export type DashboardPublic = {
   charts: ChartSpec[];
@@ -1015,6 +1297,7 @@ export type DashboardPublic = {
   id: string;
   name: string;
   owner_id: string | null;
+  settings?: DashboardSettings;
   updated_at: string;
   version: number;
 };
@@ -1025,10 +1308,13 @@ export type DashboardsPublic = {
 export type DashboardCreate = {
   charts?: ChartSpec[];
   name: string;
+  settings?: DashboardSettings;
 };
 export type DashboardUpdate = {
   charts: ChartSpec[];
   name: string;
+  /** Omitted: the settings are kept as they are. */
+  settings?: DashboardSettings | null;
   /** The version this edit started from; a stale version is a 409 conflict with the current copy. */
   version: number;
 };
@@ -1077,23 +1363,54 @@ export type BodyDatasetsUploadDataset = {
   /** Column type overrides as JSON, e.g. {"zip": "string", "price": "float"} */
   schema?: string | null;
 };
+export type UploadInspection = {
+  columns: ColumnPublic[];
+  format: string;
+  /** Per column: where the inferred type would lose data, and what to choose instead. */
+  hints: {
+    [key: string]: string;
+  };
+  rows: any[][];
+};
+export type BodyDatasetsInspectUpload = {
+  /** The head of a CSV / JSON Lines file (at most 4 MB), or a Parquet file */
+  file: string;
+  /** csv, jsonl or parquet; default: sniffed */
+  format?: string | null;
+  schema?: string | null;
+};
 export type JobPublic = {
+  attempt?: number;
+  /** Each start: runner, Ray task/actor/node ids, start and end, outcome, error */
+  attempts?: {
+    [key: string]: any;
+  }[];
   created_at: string;
   error: string | null;
   finished_at: string | null;
   id: string;
   kind: string;
+  max_attempts?: number;
+  /** A retry waits until then */
+  not_before?: string | null;
   owner_id: string | null;
+  /** Place in the start order while queued (1 = next) */
+  position?: number | null;
+  priority?: number;
   progress: number;
   ray_job_id: string | null;
   result: {
     [key: string]: any;
   } | null;
+  runner?: string | null;
+  schedule_id?: string | null;
+  scheduled_for?: string | null;
   spec: {
     [key: string]: any;
   };
   started_at: string | null;
   status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  timeout_s?: number | null;
 };
 export type SqlDatasetCreate = {
   description?: string | null;
@@ -1188,6 +1505,21 @@ export type ErrorEventsPage = {
 export type Health = {
   status: "ok";
 };
+export type JobLimitEntry = {
+  /** A role name, or a user id */
+  key: string;
+  max_running: number;
+  scope: "role" | "user";
+};
+export type JobLimitsPublic = {
+  default_per_user: number;
+  limits: JobLimitEntry[];
+  /** Warm runners in the pool (how many platform jobs run at once) */
+  runners?: number | null;
+};
+export type JobLimitsUpdate = {
+  limits: JobLimitEntry[];
+};
 export type JobsPublic = {
   items: JobPublic[];
   total: number;
@@ -1216,6 +1548,8 @@ export type BodyJobsSubmitJob = {
 };
 export type JobLogs = {
   job_id: string;
+  /** Number of the last chunk returned; ask with `after` for what came since */
+  last_seq?: number;
   logs: string;
   ray_job_id: string | null;
 };
@@ -1402,12 +1736,15 @@ export type SimilarityRequest = {
 export type PipelinePublic = {
   created_at: string;
   id: string;
+  /** The latest run. */
+  last_job_id?: string | null;
   name: string;
   owner_id: string | null;
   spec: {
     [key: string]: any;
   };
   updated_at: string;
+  version?: number;
 };
 export type PipelinesPublic = {
   items: PipelinePublic[];
@@ -1421,6 +1758,48 @@ export type PipelineCreate = {
   } | null;
   /** The same spec as YAML, instead of `spec`. */
   spec_yaml?: string | null;
+};
+export type PipelineCheck = {
+  /** Column name -> type: the source's (index 0), then after each step. */
+  schemas: {
+    [key: string]: string;
+  }[];
+  /** Whether the output dataset exists (a run adds a version to it) or is created by the first run. */
+  sink_exists: boolean;
+  spec: {
+    [key: string]: any;
+  };
+};
+export type PipelineSpecBody = {
+  /** A pipeline spec: {source, steps, sink}. */
+  spec?: {
+    [key: string]: any;
+  } | null;
+  /** The same spec as YAML, instead of `spec`. */
+  spec_yaml?: string | null;
+};
+export type PipelineUpdate = {
+  name: string;
+  /** A pipeline spec: {source, steps, sink}. */
+  spec?: {
+    [key: string]: any;
+  } | null;
+  /** The same spec as YAML, instead of `spec`. */
+  spec_yaml?: string | null;
+  /** The version this edit started from; a stale version is a 409 conflict with the current copy. */
+  version: number;
+};
+export type PipelineVersionPublic = {
+  created_at: string;
+  created_by: string | null;
+  name: string;
+  spec: {
+    [key: string]: any;
+  };
+  version: number;
+};
+export type PipelineVersions = {
+  items: PipelineVersionPublic[];
 };
 export type PlatformInfo = {
   ingress: string;
@@ -1441,6 +1820,67 @@ export type Readiness = {
     [key: string]: string;
   };
   status: "ready" | "not_ready";
+};
+export type SchedulePublic = {
+  concurrency_policy: string;
+  created_at: string;
+  cron: string | null;
+  id: string;
+  interval_s: number | null;
+  kind: string;
+  last_job_id: string | null;
+  last_run_at: string | null;
+  max_attempts: number | null;
+  missed_policy: string;
+  name: string;
+  next_run_at: string | null;
+  owner_id: string | null;
+  paused: boolean;
+  priority: number;
+  retry_backoff_s: number | null;
+  target: {
+    [key: string]: any;
+  };
+  timeout_s: number | null;
+  timezone: string;
+  /** The next due times (none while paused) */
+  upcoming?: string[];
+};
+export type SchedulesPublic = {
+  items: SchedulePublic[];
+  total: number;
+};
+export type ScheduleCreate = {
+  concurrency_policy?: "forbid" | "allow" | "replace";
+  /** Five-field cron expression (or give interval_s) */
+  cron?: string | null;
+  interval_s?: number | null;
+  kind: "pipeline" | "train" | "profile" | "query" | "text_index";
+  max_attempts?: number | null;
+  missed_policy?: "skip" | "run_once";
+  name: string;
+  paused?: boolean;
+  priority?: number;
+  retry_backoff_s?: number | null;
+  /** pipeline: {pipeline_id}; profile: {dataset}; query: {dataset, query}; train: the body of POST /models/train; text_index: {index_id} */
+  target: {
+    [key: string]: any;
+  };
+  timeout_s?: number | null;
+  timezone?: string;
+};
+export type ScheduleUpdate = {
+  concurrency_policy?: ("forbid" | "allow" | "replace") | null;
+  cron?: string | null;
+  interval_s?: number | null;
+  max_attempts?: number | null;
+  missed_policy?: ("skip" | "run_once") | null;
+  name?: string | null;
+  paused?: boolean | null;
+  priority?: number | null;
+  retry_backoff_s?: number | null;
+  timeout_s?: number | null;
+  timezone?: string | null;
 };
 export type UsageRow = {
   /** Null for the user's own (JWT) calls. */
@@ -1472,6 +1912,7 @@ export type UsersPublic = {
 };
 export type UserCreate = {
   email: string;
+  /** At least 12 characters, not a commonly used password (NIST SP 800-63B). */
   password: string;
   role?: Role;
 };
@@ -1516,10 +1957,13 @@ export const {
   useGetApiV1DatasetsQuery,
   useLazyGetApiV1DatasetsQuery,
   usePostApiV1DatasetsMutation,
+  usePostApiV1DatasetsInspectMutation,
   usePostApiV1DatasetsSqlMutation,
   useDeleteApiV1DatasetsByDatasetIdMutation,
   useGetApiV1DatasetsByDatasetIdQuery,
   useLazyGetApiV1DatasetsByDatasetIdQuery,
+  useGetApiV1DatasetsByDatasetIdDownloadQuery,
+  useLazyGetApiV1DatasetsByDatasetIdDownloadQuery,
   useGetApiV1DatasetsByDatasetIdPreviewQuery,
   useLazyGetApiV1DatasetsByDatasetIdPreviewQuery,
   usePostApiV1DatasetsByDatasetIdProfileMutation,
@@ -1529,6 +1973,9 @@ export const {
   useLazyGetApiV1ErrorsQuery,
   useGetApiV1HealthQuery,
   useLazyGetApiV1HealthQuery,
+  useGetApiV1JobLimitsQuery,
+  useLazyGetApiV1JobLimitsQuery,
+  usePutApiV1JobLimitsMutation,
   useGetApiV1JobsQuery,
   useLazyGetApiV1JobsQuery,
   usePostApiV1JobsMutation,
@@ -1556,9 +2003,14 @@ export const {
   useGetApiV1PipelinesQuery,
   useLazyGetApiV1PipelinesQuery,
   usePostApiV1PipelinesMutation,
+  usePostApiV1PipelinesValidateMutation,
+  useDeleteApiV1PipelinesByPipelineIdMutation,
   useGetApiV1PipelinesByPipelineIdQuery,
   useLazyGetApiV1PipelinesByPipelineIdQuery,
+  usePutApiV1PipelinesByPipelineIdMutation,
   usePostApiV1PipelinesByPipelineIdRunsMutation,
+  useGetApiV1PipelinesByPipelineIdVersionsQuery,
+  useLazyGetApiV1PipelinesByPipelineIdVersionsQuery,
   useGetApiV1PlatformQuery,
   useLazyGetApiV1PlatformQuery,
   useGetApiV1RateLimitsQuery,
@@ -1566,6 +2018,13 @@ export const {
   usePutApiV1RateLimitsMutation,
   useGetApiV1ReadyQuery,
   useLazyGetApiV1ReadyQuery,
+  useGetApiV1SchedulesQuery,
+  useLazyGetApiV1SchedulesQuery,
+  usePostApiV1SchedulesMutation,
+  useDeleteApiV1SchedulesByScheduleIdMutation,
+  useGetApiV1SchedulesByScheduleIdQuery,
+  useLazyGetApiV1SchedulesByScheduleIdQuery,
+  usePatchApiV1SchedulesByScheduleIdMutation,
   useGetApiV1UsageQuery,
   useLazyGetApiV1UsageQuery,
   useGetApiV1UsersQuery,

@@ -10,7 +10,8 @@ export const api = generated.enhanceEndpoints({
     postApiV1NlpSimilarity: { invalidatesTags: [] },
     postApiV1NlpClassify: { invalidatesTags: [] },
     postApiV1NlpIndexesByIndexIdSearch: { invalidatesTags: [] },
-    postApiV1PipelinesByPipelineIdRuns: { invalidatesTags: ['jobs'] },
+    postApiV1PipelinesByPipelineIdRuns: { invalidatesTags: ['jobs', 'pipelines'] }, // last run
+    postApiV1PipelinesValidate: { invalidatesTags: [] }, // a check stores nothing
     postApiV1ModelsTrain: { invalidatesTags: ['jobs'] },
     postApiV1DatasetsByDatasetIdProfile: { invalidatesTags: ['jobs'] },
     postApiV1NlpIndexes: { invalidatesTags: ['jobs'] },

@@ -1,8 +1,10 @@
+import { usePageTitle } from '../components/usePageTitle';
 import { useState, type FormEvent } from 'react';
 import { useAppDispatch } from '../hooks';
 import { login } from './session';
 
 export function Login() {
+  usePageTitle('Sign in');
   const dispatch = useAppDispatch();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');

@@ -1,5 +1,9 @@
 import { api } from '../api';
 
+/** The badge class for a job's (or an index's) status: green done, red failed. */
+export const statusBadge = (status: string): string =>
+  status === 'succeeded' || status === 'ready' ? 'badge ok' : status === 'failed' || status === 'cancelled' ? 'badge bad' : 'badge';
+
 /** A job's status and progress, kept live by the event stream. */
 export function JobProgress({ jobId }: { jobId: string }) {
   const { data: job } = api.useGetApiV1JobsByJobIdQuery({ jobId },

@@ -1,18 +1,21 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { NavLink } from 'react-router';
 import { isAdmin } from '../auth/authSlice';
 import { logout } from '../auth/session';
 import { useAppDispatch, useAppSelector } from '../hooks';
 import { OfflineBanner } from '../offline/OfflineBanner';
+import { applyTheme, storedTheme, systemTheme, type Theme } from './theme';
 
 const PAGES: { to: string; label: string; admin?: boolean }[] = [
   { to: '/', label: 'Overview' },
   { to: '/datasets', label: 'Datasets' },
   { to: '/pipelines', label: 'Pipelines' },
+  { to: '/dashboards', label: 'Dashboards' },
   { to: '/analytics', label: 'Analytics' },
   { to: '/models', label: 'Models' },
   { to: '/nlp', label: 'NLP' },
   { to: '/jobs', label: 'Jobs' },
+  { to: '/schedules', label: 'Schedules' },
   { to: '/admin', label: 'Admin', admin: true },
 ];
 
@@ -22,6 +25,15 @@ export function Layout({ children }: { children: ReactNode }) {
   const token = useAppSelector((s) => s.auth.accessToken);
   const connected = useAppSelector((s) => s.live.connected);
   const [open, setOpen] = useState(false);
+  const [theme, setTheme] = useState<Theme>(() => storedTheme() ?? systemTheme());
+  useEffect(() => {
+    // Follow the OS preference live unless the user chose a theme.
+    const media = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+    const follow = () => { if (!storedTheme()) setTheme(applyTheme(null)); };
+    media?.addEventListener('change', follow);
+    return () => media?.removeEventListener('change', follow);
+  }, []);
+  const toggleTheme = () => setTheme(applyTheme(theme === 'dark' ? 'light' : 'dark'));
   const pages = PAGES.filter((p) => !p.admin || isAdmin(user?.role));
 
   return (
@@ -34,7 +46,11 @@ export function Layout({ children }: { children: ReactNode }) {
         <span className={connected ? 'dot live' : 'dot'} title={connected ? 'Live' : 'Not live'}
               aria-label={connected ? 'Live updates on' : 'Live updates off'} />
         <span className="who">{user?.email} · <strong>{user?.role}</strong></span>
-        <button onClick={() => void logout(dispatch, token)}>Sign out</button>
+        <button className="ghost" onClick={toggleTheme} aria-pressed={theme === 'dark'}
+                aria-label={theme === 'dark' ? 'Use the light theme' : 'Use the dark theme'}>
+          {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+        </button>
+        <button className="ghost" onClick={() => void logout(dispatch, token)}>Sign out</button>
       </header>
       <OfflineBanner />
       <nav id="nav" aria-label="Main" className={open ? 'nav open' : 'nav'}>

@@ -3,12 +3,14 @@ import { api, type JobPublic } from '../api';
 import { refreshAccessToken } from '../api/baseQuery';
 import { tokenReceived } from '../auth/authSlice';
 import { useAppDispatch, useAppSelector } from '../hooks';
+import { appendChunk, type JobLogChunk } from './jobLogs';
 import { live, type PlatformMetrics } from './liveSlice';
 
 type Event =
   | { type: 'hello' | 'ping' }
   | { type: 'metrics'; metrics: PlatformMetrics }
   | { type: 'job'; job: Pick<JobPublic, 'id' | 'kind' | 'status' | 'progress' | 'error'> }
+  | { type: 'job_log'; job_log: JobLogChunk }
   | { type: 'dataset_version'; dataset: { id: string; name: string; version: number } };
 
 export function eventsUrl(token: string, location: Location = window.location): string {
@@ -57,6 +59,16 @@ export function useEvents(): void {
             // What a job makes: profiles and versions, models, indexes.
             dispatch(api.util.invalidateTags(['datasets', 'models', 'nlp']));
           }
+        } else if (event.type === 'job_log') {
+          // Only the job's owner and admins are sent its output (the server filters).
+          const chunk = event.job_log;
+          let inOrder = true;
+          dispatch(
+            api.util.updateQueryData('getApiV1JobsByJobIdLogs', { jobId: chunk.job_id }, (draft) => {
+              inOrder = appendChunk(draft, chunk);
+            }),
+          );
+          if (!inOrder) dispatch(api.util.invalidateTags([{ type: 'jobs' }]));
         } else if (event.type === 'dataset_version') {
           dispatch(live.datasetVersionLanded({ id: event.dataset.id, version: event.dataset.version }));
           dispatch(api.util.invalidateTags(['datasets']));

@@ -1,6 +1,6 @@
 import { createSlice, type PayloadAction } from '@reduxjs/toolkit';
 import { get, set } from 'idb-keyval';
-import type { ChartSpec, DashboardPublic } from '../api/generated';
+import type { ChartSpec, DashboardPublic, DashboardSettings } from '../api/generated';
 
 /** A dashboard edit made while offline, replayed on reconnect against `baseVersion`. */
 export type QueuedEdit = {
@@ -9,6 +9,7 @@ export type QueuedEdit = {
   baseVersion: number;
   name: string;
   charts: ChartSpec[];
+  settings?: DashboardSettings;
   queuedAt: string;
 };
 

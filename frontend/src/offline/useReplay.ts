@@ -26,7 +26,7 @@ export function useReplay(): void {
         const result = await dispatch(
           api.endpoints.putApiV1DashboardsByDashboardId.initiate({
             dashboardId: edit.dashboardId,
-            dashboardUpdate: { name: edit.name, charts: edit.charts, version: edit.baseVersion },
+            dashboardUpdate: { name: edit.name, charts: edit.charts, settings: edit.settings, version: edit.baseVersion },
           }),
         );
         return 'error' in result

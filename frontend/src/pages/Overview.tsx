@@ -1,3 +1,4 @@
+import { usePageTitle } from '../components/usePageTitle';
 import { useMemo } from 'react';
 import { api } from '../api';
 import { color, LiveChart } from '../components/LiveChart';
@@ -10,6 +11,7 @@ const pct = (v: number | null | undefined): string => (v == null ? '–' : `${(v
 const gib = (b: number | undefined): string => (b == null ? '–' : `${(b / 2 ** 30).toFixed(1)} GiB`);
 
 export default function Overview() {
+  usePageTitle('Overview');
   const metrics = useAppSelector((s) => s.live.metrics);
   const connected = useAppSelector((s) => s.live.connected);
   const { data: platform } = api.useGetApiV1PlatformQuery();

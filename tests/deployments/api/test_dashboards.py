@@ -65,3 +65,53 @@ async def test_dashboard_lifecycle_and_conflicts(client, users):
     assert (await client.delete(url, headers=viewer)).status_code == 403
     assert (await client.delete(url, headers=analyst)).status_code == 204
     assert (await client.get(url, headers=analyst)).status_code == 404
+
+
+async def test_dashboard_settings_layout_and_chart_options(client, users):
+    analyst = bearer(await users.token_for(Role.analyst))
+    dataset = (await upload(client, analyst, "sales", CSV)).json()
+    chart = {"id": "m", "title": "Monthly", "dataset_id": dataset["id"], "kind": "line",
+             "query": {"group_by": [{"column": "day", "bucket": "month"}],
+                       "aggregations": [{"op": "sum", "column": "sales"}],
+                       "order_by": [{"column": "day"}]},
+             "x": "day_month", "y": ["sales_sum"], "labels": {"sales_sum": "Sales"},
+             "formats": {"sales_sum": {"style": "number", "decimals": 1, "unit": "kg"},
+                         "day_month": {"style": "month"}},
+             "x_title": "Month", "y_title": "Sales (kg)", "sort": "value_desc", "top_n": 5,
+             "layout": {"x": 6, "y": 0, "w": 6, "h": 8}}
+    settings = {"filters": [{"id": "f1", "dataset_id": dataset["id"], "column": "city",
+                             "values": ["Oslo"]}],
+                "time_range": {"dataset_id": dataset["id"], "column": "day",
+                               "start": "2024-01-01", "end": "2024-02-01"},
+                "refresh_s": 60}
+    created = await client.post("/api/v1/dashboards", headers=analyst,
+                                json={"name": "Ops", "charts": [chart], "settings": settings})
+    assert created.status_code == 201, created.text
+    board = created.json()
+    assert board["settings"] == settings and board["charts"][0]["layout"] == chart["layout"]
+    url = f"/api/v1/dashboards/{board['id']}"
+    # An update without settings keeps them; with settings replaces them.
+    kept = await client.put(url, headers=analyst, json={"name": "Ops", "charts": [chart],
+                                                        "version": 1})
+    assert kept.json()["settings"] == settings
+    cleared = await client.put(url, headers=analyst, json={
+        "name": "Ops", "charts": [chart], "version": 2, "settings": {}})
+    assert cleared.json()["settings"] == {"filters": [], "time_range": None, "refresh_s": None}
+    for bad, loc in [
+        ({"filters": [{"id": "f", "dataset_id": dataset["id"], "column": "ghost"}]},
+         ["body", "settings", "filters", "0", "column"]),
+        ({"time_range": {"dataset_id": dataset["id"], "column": "city"}},
+         ["body", "settings", "time_range", "column"]),
+        ({"time_range": {"dataset_id": dataset["id"], "column": "day", "start": "soon"}},
+         ["body", "settings", "time_range"]),
+        ({"refresh_s": 1}, ["body", "settings", "refresh_s"]),
+    ]:
+        response = await client.put(url, headers=analyst, json={
+            "name": "Ops", "charts": [chart], "version": 3, "settings": bad})
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["errors"][0]["loc"] == loc, response.json()
+    wide = await client.put(url, headers=analyst, json={
+        "name": "Ops", "version": 3, "charts": [{**chart, "layout": {"x": 0, "w": 13}}]})
+    assert wide.status_code == 422
+    assert wide.json()["errors"][0]["loc"] == ["body", "charts", 0, "layout", "w"] or \
+        wide.json()["errors"][0]["loc"] == ["body", "charts", "0", "layout", "w"]

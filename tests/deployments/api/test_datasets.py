@@ -207,3 +207,122 @@ async def test_pipeline_specs_are_checked_against_the_data(client, analyst):
     assert (await create(spec=base)).status_code == 409
     listed = (await client.get("/api/v1/pipelines", headers=analyst)).json()
     assert listed["total"] == 1 and listed["items"][0]["spec"]["steps"] == [{"op": "drop_null"}]
+
+
+async def test_pipeline_edit_history_clone_and_delete(client, analyst, users):
+    await _upload(client, analyst, "src", CSV)
+    spec = {"source": {"dataset": "src"}, "steps": [{"op": "drop_null"}],
+            "sink": {"dataset": "out"}}
+    first = (await client.post("/api/v1/pipelines", headers=analyst,
+                               json={"name": "p1", "spec": spec})).json()
+    assert first["version"] == 1 and first["last_job_id"] is None
+    url = f"/api/v1/pipelines/{first['id']}"
+    edited = await client.put(url, headers=analyst, json={
+        "name": "p1-renamed", "version": 1,
+        "spec_yaml": "source: {dataset: src}\nsteps: [{op: limit, n: 2}]\n"
+                     "sink: {dataset: out}\n"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["version"] == 2 and edited.json()["name"] == "p1-renamed"
+    assert edited.json()["spec"]["steps"] == [{"op": "limit", "n": 2}]
+    stale = await client.put(url, headers=analyst, json={"name": "x", "spec": spec,
+                                                         "version": 1})
+    assert stale.status_code == 409 and stale.json()["current"]["version"] == 2
+    bad = await client.put(url, headers=analyst, json={
+        "name": "p1-renamed", "version": 2,
+        "spec": {**spec, "steps": [{"op": "select", "columns": ["nope"]}]}})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"][:5] == ["body", "spec", "steps", "0", "columns"]
+    history = (await client.get(f"{url}/versions", headers=analyst)).json()["items"]
+    assert [(v["version"], v["name"]) for v in history] == [(2, "p1-renamed"), (1, "p1")]
+    assert history[1]["spec"]["steps"] == [{"op": "drop_null"}]
+    # A clone is a new pipeline with the same spec; a taken name is a 409.
+    clone = await client.post("/api/v1/pipelines", headers=analyst,
+                              json={"name": "p1-copy", "spec": edited.json()["spec"]})
+    assert clone.status_code == 201
+    taken = await client.put(url, headers=analyst, json={"name": "p1-copy", "spec": spec,
+                                                         "version": 2})
+    assert taken.status_code == 409
+    other = bearer(await users.token_for(Role.analyst))
+    assert (await client.delete(url, headers=other)).status_code == 403
+    assert (await client.delete(url, headers=analyst)).status_code == 204
+    assert (await client.get(url, headers=analyst)).status_code == 404
+    assert (await client.get(f"{url}/versions", headers=analyst)).status_code == 404
+
+
+async def test_validate_returns_each_steps_columns_and_stores_nothing(client, analyst, users):
+    await _upload(client, analyst, "vsrc", CSV)
+    spec = {"source": {"dataset": "vsrc"}, "steps": [
+        {"op": "derive", "column": "hot", "expr": "temp > 10"},
+        {"op": "aggregate", "group_by": ["hot"], "aggregations": [{"op": "count"}]}],
+        "sink": {"dataset": "vout"}}
+    checked = await client.post("/api/v1/pipelines/validate", headers=analyst,
+                                json={"spec": spec})
+    assert checked.status_code == 200, checked.text
+    body = checked.json()
+    assert body["schemas"] == [
+        {"id": "int", "city": "string", "temp": "float", "day": "date"},
+        {"id": "int", "city": "string", "temp": "float", "day": "date", "hot": "bool"},
+        {"hot": "bool", "count": "int"}]
+    assert body["sink_exists"] is False and body["spec"]["steps"][1]["op"] == "aggregate"
+    as_yaml = await client.post("/api/v1/pipelines/validate", headers=analyst, json={
+        "spec_yaml": "source: {dataset: vsrc}\nsteps: [{op: select, columns: [temp]}]\n"
+                     "sink: {dataset: vsrc}\n"})
+    assert as_yaml.json()["schemas"][-1] == {"temp": "float"}
+    assert as_yaml.json()["sink_exists"] is True
+    bad = await client.post("/api/v1/pipelines/validate", headers=analyst, json={
+        "spec": {**spec, "steps": [{"op": "filter", "expr": "tmp > 1"}]}})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["loc"][:5] == ["body", "spec", "steps", "0", "expr"]
+    broken_yaml = await client.post("/api/v1/pipelines/validate", headers=analyst,
+                                    json={"spec_yaml": "source: [unclosed"})
+    assert broken_yaml.status_code == 422
+    assert broken_yaml.json()["errors"][0]["loc"] == ["body", "spec_yaml"]
+    listed = (await client.get("/api/v1/pipelines", headers=analyst)).json()["items"]
+    assert not any(p["spec"]["source"]["dataset"] == "vsrc" for p in listed)
+
+
+async def test_inspect_shows_types_and_keeps_leading_zeros_on_request(client, analyst):
+    content = b"zip,city,amount\n01067,Dresden,3.5\n10115,Berlin,4\n02108,Boston,1\n"
+    inspected = await client.post("/api/v1/datasets/inspect", headers=analyst,
+                                  files={"file": ("z.csv", io.BytesIO(content))})
+    assert inspected.status_code == 200, inspected.text
+    body = inspected.json()
+    assert body["format"] == "csv"
+    assert {c["name"]: c["type"] for c in body["columns"]} == {
+        "zip": "int", "city": "string", "amount": "float"}
+    assert "leading zeros" in body["hints"]["zip"] and "amount" not in body["hints"]
+    assert body["rows"][0] == [1067, "Dresden", 3.5]
+    kept = await client.post("/api/v1/datasets/inspect", headers=analyst,
+                             files={"file": ("z.csv", io.BytesIO(content))},
+                             data={"schema": json.dumps({"zip": "string"})})
+    assert kept.json()["rows"][0][0] == "01067" and kept.json()["hints"] == {}
+    uploaded = await _upload(client, analyst, "zips", content, schema=json.dumps({"zip": "string"}))
+    assert _types(uploaded.json())["zip"] == "string"
+    preview = (await client.get(f"/api/v1/datasets/{uploaded.json()['id']}/preview",
+                                headers=analyst)).json()
+    assert [r[0] for r in preview["rows"]] == ["01067", "10115", "02108"]
+    # Nothing was stored by the inspections.
+    listed = (await client.get("/api/v1/datasets", headers=analyst)).json()
+    assert [d["name"] for d in listed["items"]] == ["zips"]
+    bad = await client.post("/api/v1/datasets/inspect", headers=analyst,
+                            files={"file": ("z.csv", io.BytesIO(content))},
+                            data={"schema": json.dumps({"ghost": "string"})})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "schema", "ghost"]
+
+
+async def test_download_as_csv_and_parquet(client, analyst, users):
+    uploaded = (await _upload(client, analyst, "dl", CSV)).json()
+    url = f"/api/v1/datasets/{uploaded['id']}/download"
+    viewer = bearer(await users.token_for(Role.viewer))
+    as_csv = await client.get(url, headers=viewer)
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert 'filename="dl-v1.csv"' in as_csv.headers["content-disposition"]
+    frame = pd.read_csv(io.BytesIO(as_csv.content))
+    assert list(frame.columns) == ["id", "city", "temp", "day"] and len(frame) == 3
+    assert frame.temp.tolist() == [-3.5, 12, 7.25]
+    as_parquet = await client.get(url, headers=viewer, params={"format": "parquet"})
+    assert as_parquet.status_code == 200
+    table = pq.read_table(io.BytesIO(as_parquet.content))
+    assert table.num_rows == 3 and table.column("city").to_pylist() == ["Oslo", "Rome", None]
+    assert (await client.get(url, headers=viewer, params={"format": "xlsx"})).status_code == 422
+    assert (await client.get(url, headers=viewer, params={"version": 9})).status_code == 404

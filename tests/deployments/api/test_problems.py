@@ -113,3 +113,23 @@ async def test_ready_reports_redis(settings, db, redis_url):
         else:
             assert checks["redis"].startswith("unreachable") and ready.status_code == 503
             assert ready.json()["status"] == "not_ready"
+
+
+async def test_a_nul_character_is_a_422_naming_the_field_not_a_500(client, db):
+    """PostgreSQL cannot store NUL in text (found by schemathesis): bad input, on both
+    backends the same answer or a normal one, never a 500."""
+    from cluster.models import Role
+    from tests.conftest import Users, bearer
+
+    users = Users(db, client)
+    headers = bearer(await users.token_for(Role.admin))
+    listed = await client.get("/api/v1/datasets", headers=headers,
+                              params={"search": "a\x00b", "limit": 5})
+    assert listed.status_code in (200, 422), listed.text
+    if listed.status_code == 422:
+        assert _is_problem(listed, 422)["errors"][0]["loc"] == ["query", "search"]
+    created = await client.post("/api/v1/dashboards", headers=headers,
+                                json={"name": "nul\x00name"})
+    assert created.status_code in (201, 422), created.text
+    if created.status_code == 422:
+        assert ["body", "name"] in [e["loc"] for e in created.json()["errors"]]

@@ -14,7 +14,7 @@ async def test_admin_user_crud_is_audited(client, users, db):
     h = bearer(token)
 
     created = await client.post("/api/v1/users", headers=h, json={
-        "email": "New.Person@Example.COM", "password": "s3cret-pass", "role": "analyst"})
+        "email": "New.Person@Example.COM", "password": "s3cret-passphrase", "role": "analyst"})
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["email"] == "New.Person@example.com" and body["role"] == "analyst"
@@ -22,7 +22,7 @@ async def test_admin_user_crud_is_audited(client, users, db):
     uid = body["id"]
 
     dup = await client.post("/api/v1/users", headers=h, json={
-        "email": "new.person@example.com", "password": "s3cret-pass"})
+        "email": "new.person@example.com", "password": "s3cret-passphrase"})
     assert dup.status_code == 409
 
     listed = await client.get("/api/v1/users", headers=h, params={"limit": 1})
@@ -90,3 +90,25 @@ async def test_deactivated_user_token_stops_working(client, users):
     assert (await client.get("/api/v1/users/me", headers=bearer(token))).status_code == 200
     await client.patch(f"/api/v1/users/{target.id}", headers=admin_h, json={"is_active": False})
     assert (await client.get("/api/v1/users/me", headers=bearer(token))).status_code == 401
+
+
+async def test_password_policy_is_enforced_by_the_api(client, users):
+    """NIST 800-63B: 12+ characters and not a common password, on create and on change."""
+    h = bearer(await users.token_for(Role.admin))
+    target = await users.create(Role.viewer)
+    for password, why in [("password", "at least 12"), ("password1234", "commonly used"),
+                          ("PASSWORD1234", "commonly used"), ("aaaaaaaaaaaaaa", "too few"),
+                          ("jo.smith@example.com", "email")]:
+        created = await client.post("/api/v1/users", headers=h, json={
+            "email": "jo.smith@example.com", "password": password})
+        assert created.status_code == 422, (password, created.text)
+        errors = created.json()["errors"]
+        assert errors[0]["loc"] == ["body", "password"] and why in errors[0]["msg"], errors
+        own = target.email if why == "email" else password  # the user's own address
+        changed = await client.patch(f"/api/v1/users/{target.id}", headers=h,
+                                     json={"password": own})
+        assert changed.status_code == 422, (own, changed.text)
+        assert changed.json()["errors"][0]["loc"] == ["body", "password"]
+    ok = await client.post("/api/v1/users", headers=h, json={
+        "email": "jo.smith@example.com", "password": "tulip-harbour-nine"})
+    assert ok.status_code == 201, ok.text

@@ -11,10 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cluster.models import Dataset, DatasetVersion, utcnow
+from cluster.models import Dataset, DatasetVersion, Job, JobStatus, utcnow
 from cluster.storage import DataRoot, parquet_files
 
 PUBLISH_ATTEMPTS = 8
+
+
+class Superseded(RuntimeError):
+    """The attempt publishing a version no longer holds its job; nothing was published."""
 
 
 async def find_dataset(session: AsyncSession, ref: str) -> Dataset | None:
@@ -55,13 +59,30 @@ async def publish(
     lineage: dict[str, Any],
     created_by: uuid.UUID | None = None,
     job_id: uuid.UUID | None = None,
+    attempt: int | None = None,
     create: Dataset | None = None,
 ) -> DatasetVersion:
     """Make the staged files version N+1 of the dataset. Until the commit nothing is
     visible; if anything fails, the files are removed and no version exists.
-    `create`: the dataset row to insert in the same commit if it does not exist yet."""
+    `create`: the dataset row to insert in the same commit if it does not exist yet.
+
+    A job publishes at most once: if an earlier attempt of `job_id` already published,
+    that version is returned and the staged files dropped; if `attempt` no longer holds
+    the job (it was cancelled, or reaped and retried elsewhere), nothing is published."""
     for _ in range(PUBLISH_ATTEMPTS):
         async with sessions() as session:
+            if job_id is not None:
+                earlier = await session.scalar(select(DatasetVersion).where(
+                    DatasetVersion.job_id == job_id, DatasetVersion.dataset_id == dataset_id))
+                if earlier is not None:
+                    shutil.rmtree(staged, ignore_errors=True)
+                    return earlier
+                holder = await session.scalar(select(Job.attempt).where(
+                    Job.id == job_id, Job.status == JobStatus.running.value)
+                    .with_for_update())
+                if attempt is not None and holder != attempt:
+                    shutil.rmtree(staged, ignore_errors=True)
+                    raise Superseded(f"job {job_id} attempt {attempt} no longer holds the job")
             current = await session.scalar(select(func.max(DatasetVersion.version))
                                            .where(DatasetVersion.dataset_id == dataset_id))
             number = max(current or 0, root.highest_version_dir(dataset_id)) + 1
