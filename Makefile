@@ -5,7 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-nlp frontend codegen lock audit up down status test test-frontend lint bench clean
+.PHONY: install install-nlp frontend frontend-deps frontend-build codegen lock audit up down status \
+	test test-quick test-python test-frontend test-frontend-unit test-browser lint bench clean
 
 HAVE_NODE := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 CHROMIUM ?= /usr/lib/chromium/chromium
@@ -67,28 +68,60 @@ down: $(STAMP)
 status: $(STAMP)
 	$(BIN)/helio status
 
-test: $(STAMP)
-	$(BIN)/pytest
-	$(MAKE) test-frontend
+# The full suite (what CI runs, one phase at a time: .ci/run).
+test: test-python test-frontend
 
-# Frontend: generated client up to date, types, unit tests (Vitest), then the browser
-# suite (Playwright in the machine's chromium against a real `helio up`).
-test-frontend:
+# With HELIO_CI_REPORTS set (CI), every suite also writes its report there for the summary.
+REPORTS := $(HELIO_CI_REPORTS)
+
+# The quick tier for work in progress: pure logic and the API contract (in-process ASGI,
+# SQLite and, when configured, PostgreSQL/Redis); nothing that starts Ray, Helio or a browser.
+test-quick: $(STAMP)
+	$(BIN)/pytest -q -m "not cluster"
+
+test-python: $(STAMP)
+	$(BIN)/pytest $(if $(REPORTS),--junitxml=$(REPORTS)/pytest.xml --durations=15)
+
+# Frontend: generated client up to date, types, unit tests (Vitest), a production build,
+# then the browser suite (Playwright in the machine's chromium against a real `helio up`).
+test-frontend: test-frontend-unit frontend-build test-browser
+
+frontend-deps:
 ifeq ($(HAVE_NODE),yes)
 	$(MAKE) $(FRONTEND_STAMP)
-	cd frontend && npm run codegen:check && npm run typecheck && npm test && npm run build
+endif
+
+test-frontend-unit:
+ifeq ($(HAVE_NODE),yes)
+	$(MAKE) $(FRONTEND_STAMP)
+	cd frontend && npm run codegen:check && npm run typecheck && npm test -- \
+		$(if $(REPORTS),--reporter=default --reporter=junit --outputFile.junit=$(REPORTS)/vitest.xml)
+else
+	@if [ "$$HELIO_TEST_REQUIRE_BROWSER" = "1" ]; then \
+		echo "Node.js is required for the frontend tests" >&2; exit 1; fi
+	@echo "SKIPPED the frontend tests: Node.js not found"
+endif
+
+frontend-build:
+ifeq ($(HAVE_NODE),yes)
+	$(MAKE) $(FRONTEND_STAMP)
+	cd frontend && npm run build
+endif
+
+test-browser:
+ifeq ($(HAVE_NODE),yes)
 	@if [ -x "$(CHROMIUM)" ]; then \
 		cd frontend && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 HELIO_BIN=$(abspath $(BIN))/helio \
 			HELIO_CHROMIUM=$(CHROMIUM) npm run e2e; \
 	elif [ "$$HELIO_TEST_REQUIRE_BROWSER" = "1" ]; then \
 		echo "chromium is required (HELIO_TEST_REQUIRE_BROWSER=1): apt-get install -y chromium" >&2; exit 1; \
 	else \
-		echo "SKIPPED the browser suite: chromium not found at $(CHROMIUM) (apt-get install -y chromium)"; \
+		echo "SKIPPED the browser suite: chromium not found at $(CHROMIUM)"; \
 	fi
 else
 	@if [ "$$HELIO_TEST_REQUIRE_BROWSER" = "1" ]; then \
-		echo "Node.js is required for the frontend tests" >&2; exit 1; fi
-	@echo "SKIPPED the frontend tests: Node.js not found"
+		echo "Node.js is required for the browser tests" >&2; exit 1; fi
+	@echo "SKIPPED the browser suite: Node.js not found"
 endif
 
 lint: $(STAMP)

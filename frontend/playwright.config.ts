@@ -9,7 +9,10 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
-  reporter: [['list']],
+  // Under CI (HELIO_CI_REPORTS) a JSON report feeds the run's closing summary (.ci/summary.py).
+  reporter: process.env.HELIO_CI_REPORTS
+    ? [['list'], ['json', { outputFile: `${process.env.HELIO_CI_REPORTS}/playwright.json` }]]
+    : [['list']],
   globalSetup: './e2e/global-setup.ts',
   globalTeardown: './e2e/global-teardown.ts',
   outputDir: './test-results',

@@ -198,6 +198,21 @@ def pytest_configure(config: pytest.Config) -> None:
     configure_ray_auth()
 
 
+# What starts a Ray cluster, a Helio instance or a browser: `make test-quick` leaves these
+# out (`-m "not cluster"`); `make test` and CI run everything.
+CLUSTER_FIXTURES = {"ray_session"}
+CLUSTER_PATHS = ("tests/e2e/", "tests/pipelines/test_run_cli.py",
+                 "tests/pipelines/test_multinode.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if (CLUSTER_FIXTURES & set(getattr(item, "fixturenames", ())) or
+                item.get_closest_marker("ray") is not None or
+                item.nodeid.startswith(CLUSTER_PATHS)):
+            item.add_marker(pytest.mark.cluster)
+
+
 @pytest.fixture
 def redis_db(redis_url: str) -> Iterator[str]:
     """The test Redis database, flushed after the test."""

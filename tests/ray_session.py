@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from cluster.ray_auth import ray_auth_env
+from tests.waiting import scaled, wait_for
 
 # Ports Ray takes for itself: its client server, dashboard agent and worker range.
 _RAY_PORTS = {6379, 8265, 10001, 52365, *range(10002, 20000)}
@@ -50,61 +57,128 @@ def ray_dashboard_port() -> int:
     return free_port()
 
 
+HEAD_MARKER = "HELIO_TEST_RAY_HEAD"
+
+
+def _head_command(gcs_port: int, dashboard_port: int, temp_dir: str) -> list[str]:
+    """`ray start --head` with every port it takes chosen free now: the defaults (GCS 6379,
+    dashboard agent 52365, metrics, runtime-env agent, client server) would collide with
+    any other Ray on this machine (a developer's `helio up`, another test run), and the
+    second cluster's job agent would never come up."""
+    return [str(Path(sys.executable).with_name("ray")), "start", "--head",
+            f"--port={gcs_port}", "--node-ip-address=127.0.0.1", "--num-cpus=2",
+            "--num-gpus=0", f"--object-store-memory={OBJECT_STORE_BYTES}",
+            "--include-dashboard=true", "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dashboard_port}",
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}",
+            f"--ray-client-server-port={free_port()}",
+            "--min-worker-port=0", "--max-worker-port=0",
+            f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+
+
 @pytest.fixture(scope="session")
 def ray_session(ray_dashboard_port: int) -> Iterator[None]:
-    """With the dashboard: job submission (JobSubmissionClient) goes through it."""
+    """A Ray head of this test session's own (with the dashboard: job submission goes
+    through it), stopped by pid at the end, whatever else runs on the machine."""
     import ray
+    from ray._common.utils import get_ray_address_file
 
-    ray.init(num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1",
-             dashboard_port=ray_dashboard_port, object_store_memory=OBJECT_STORE_BYTES,
-             log_to_driver=False, _node_ip_address="127.0.0.1")
+    from cluster.local_ray import marked_processes
+
+    marker = uuid.uuid4().hex
+    temp_dir = tempfile.mkdtemp(prefix="hr-")  # short: Ray's socket paths are limited
+    log = Path(temp_dir) / "ray-start.log"
+    gcs_port = free_port()
+    # `ray start` records its cluster in /tmp/ray/ray_current_cluster, where a later
+    # `ray.init()` on this machine would look for one to join: put back what was there.
+    address_file = Path(get_ray_address_file(None))
+    previous = address_file.read_text() if address_file.exists() else None
     try:
+        with log.open("w") as out:
+            started = subprocess.run(
+                _head_command(gcs_port, ray_dashboard_port, temp_dir),
+                env={**os.environ, HEAD_MARKER: marker}, stdout=out, stderr=subprocess.STDOUT,
+                timeout=scaled(180), check=False)
+    finally:
+        if previous is None:
+            address_file.unlink(missing_ok=True)
+        else:
+            address_file.write_text(previous)
+    try:
+        assert started.returncode == 0, f"`ray start --head` failed: {log.read_text()[-3000:]}"
+        ray.init(address=f"127.0.0.1:{gcs_port}", log_to_driver=False,
+                 _node_ip_address="127.0.0.1")
         yield
     finally:
         try:
             from ray import serve
 
-            serve.shutdown()
+            if ray.is_initialized():
+                serve.shutdown()
         finally:
             ray.shutdown()
+            _stop(marked_processes(HEAD_MARKER, marker))
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def state_address() -> str:
+    """The session cluster, for Ray's state API (`list_actors(address=...)`): without it
+    the API looks for Ray processes on the machine and fails when it finds two."""
+    import ray
+
+    return str(ray.get_runtime_context().gcs_address)
+
+
+def _stop(pids: list[int]) -> None:
+    """SIGTERM the head's processes, then SIGKILL what is left after a few seconds."""
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while grace and time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 @pytest.fixture(scope="session")
 def ray_jobs_address(ray_session: None, ray_dashboard_port: int) -> str:
     """The dashboard's address for JobSubmissionClient, once it answers."""
-    import time
     import urllib.error
     import urllib.request
 
     address = f"http://127.0.0.1:{ray_dashboard_port}"
-    deadline = time.monotonic() + 60
-    while True:
+
+    def version() -> bool:
         try:
             with urllib.request.urlopen(f"{address}/api/version", timeout=2):
-                break
+                return True
         except urllib.error.HTTPError:  # it answers (401 without the Ray token): it is up
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+            return True
+
+    wait_for(version, timeout_s=60, what="the Ray dashboard", retry_on=(OSError,),
+             interval_s=0.5)
     # The dashboard answers before its job agent does ("No available agent to submit
     # job"): run one no-op job, so every test finds job submission ready.
     from ray.job_submission import JobStatus, JobSubmissionClient
 
     client = JobSubmissionClient(address)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            job = client.submit_job(entrypoint="true")
-            break
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1.0)
-    while client.get_job_status(job) not in {JobStatus.SUCCEEDED, JobStatus.FAILED,
-                                             JobStatus.STOPPED}:
-        time.sleep(0.5)
+    job = wait_for(lambda: client.submit_job(entrypoint="true"), timeout_s=120,
+                   what="Ray's job agent to accept a job", retry_on=(RuntimeError,),
+                   interval_s=1.0)
+    wait_for(lambda: client.get_job_status(job),
+             lambda status: status in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED},
+             timeout_s=120, what="the no-op job to end", interval_s=0.5)
     return address
 
 

@@ -29,6 +29,7 @@ from cluster.serve_deploy import deploy, render_serve_config
 from cluster.settings import Settings
 from tests.conftest import TEST_SECRET, Users, bearer
 from tests.ray_nodes import worker_node
+from tests.ray_session import state_address
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -84,14 +85,16 @@ async def helio_app(serve_http_port: int, ray_dashboard_port: int,
 def ingress_replicas() -> list[Any]:
     from ray.util.state import list_actors
 
-    return list_actors(filters=[("class_name", "=", f"ServeReplica:{APP}:ApiIngress"),
+    return list_actors(address=state_address(),
+                       filters=[("class_name", "=", f"ServeReplica:{APP}:ApiIngress"),
                                 ("state", "=", "ALIVE")], detail=True)
 
 
 def replica_ids(app: str = APP) -> set[str]:
     from ray.util.state import list_actors
 
-    return {a.actor_id for a in list_actors(filters=[("state", "=", "ALIVE")], limit=10_000)
+    return {a.actor_id for a in list_actors(address=state_address(),
+                                              filters=[("state", "=", "ALIVE")], limit=10_000)
             if a.class_name.startswith(f"ServeReplica:{app}:")}
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 
 from cluster.settings import Settings
 from tests.conftest import TEST_SECRET
+from tests.waiting import async_wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
@@ -67,15 +66,16 @@ async def start_pipeline(client: httpx.AsyncClient, headers: dict[str, str], nam
 
 async def wait_job(client: httpx.AsyncClient, headers: dict[str, str], job_id: str,
                    timeout_s: float = 180.0, until: set[str] | None = None) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    async def observe() -> dict[str, Any]:
         job: dict[str, Any] = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
-        if job["status"] in (until or TERMINAL):
-            return job
-        if time.monotonic() > deadline:
-            logs = (await client.get(f"/api/v1/jobs/{job_id}/logs", headers=headers)).json()
-            raise AssertionError(f"job still {job['status']}: {logs.get('logs', '')[-3000:]}")
-        await asyncio.sleep(0.5)
+        return job
+
+    try:
+        return await async_wait_for(observe, lambda job: job["status"] in (until or TERMINAL),
+                                    timeout_s=timeout_s, what=f"job {job_id}", interval_s=0.5)
+    except AssertionError as exc:
+        logs = (await client.get(f"/api/v1/jobs/{job_id}/logs", headers=headers)).json()
+        raise AssertionError(f"{exc}; its logs: {logs.get('logs', '')[-3000:]}") from None
 
 
 @pytest.fixture
@@ -92,16 +92,13 @@ async def served(serve_http_port, database_url, tmp_path, db, ray_jobs_address):
         "actor_namespace": namespace, "auth_cache_ttl_s": 0, "job_runners": 1}})
     serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
     base = f"http://127.0.0.1:{serve_http_port}/{name}"
-    deadline = time.monotonic() + 90
     async with httpx.AsyncClient(timeout=5) as http:
-        while True:
-            try:
-                if (await http.get(f"{base}/api/v1/health")).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "Serve app did not come up"
-            await asyncio.sleep(0.3)
+        async def health() -> int:
+            return (await http.get(f"{base}/api/v1/health")).status_code
+
+        await async_wait_for(health, lambda code: code == 200, timeout_s=90,
+                             what="the Serve app's /health", retry_on=(httpx.HTTPError,),
+                             interval_s=0.3)
     try:
         yield base
     finally:

@@ -20,6 +20,7 @@ from cluster.models import Role
 from tests.conftest import Users, bearer
 from tests.pipelines.conftest import start_pipeline, upload, wait_job
 from tests.ray_nodes import worker_node
+from tests.ray_session import state_address
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -42,7 +43,7 @@ def _runner_job_id(actor_id: str) -> str:
     """The Ray job the warm runner's tasks belong to (the job that created the actor)."""
     from ray.util.state import get_actor
 
-    actor = get_actor(actor_id)
+    actor = get_actor(actor_id, address=state_address())
     assert actor is not None, f"runner actor {actor_id} not found"
     return str(actor.job_id)
 
@@ -53,7 +54,8 @@ def _task_nodes(ray_job_id: str, since_ms: int) -> dict[str, set[str]]:
     from ray.util.state import list_tasks
 
     nodes: dict[str, set[str]] = {}
-    for task in list_tasks(filters=[("job_id", "=", ray_job_id)], limit=10_000,
+    for task in list_tasks(address=state_address(), filters=[("job_id", "=", ray_job_id)],
+                           limit=10_000,
                            detail=True, raise_on_missing_output=False):
         if task.node_id and (task.creation_time_ms or 0) >= since_ms:
             nodes.setdefault(task.node_id, set()).add(task.name)
