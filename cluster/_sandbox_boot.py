@@ -66,7 +66,9 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    return child.wait()
+    status = child.wait()
+    # Killed by a signal: the shell's convention (128 + signal), which bwrap passes on.
+    return 128 - status if status < 0 else status
 
 
 if __name__ == "__main__":

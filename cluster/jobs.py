@@ -74,8 +74,12 @@ def submission_id(job_id: uuid.UUID) -> str:
 
 
 def driver_entrypoint(job_id: uuid.UUID) -> str:
-    # This interpreter: the one Helio is installed in (the same image on every node).
-    return f"{shlex.quote(sys.executable)} -m actors.runner.driver {job_id}"
+    """This interpreter (the one Helio is installed in, the same image on every node),
+    isolated: `-I` ignores PYTHONPATH and the user site, and keeps the working directory off
+    `sys.path`, so no file in it (a `sitecustomize.py`, a `json.py`, a package named
+    `pipelines`) can be imported by the platform's driver. Users' files never reach the
+    driver's directory anyway: the script handler stages them into the sandbox itself."""
+    return f"{shlex.quote(sys.executable)} -I -m actors.runner.driver {job_id}"
 
 
 class RayJobs:
@@ -95,14 +99,11 @@ class RayJobs:
         return self._client
 
     def submit(self, job_id: uuid.UUID, *, env: dict[str, str],
-               metadata: dict[str, str], working_dir: str | None = None,
-               pip: list[str] | None = None, num_cpus: float = 0.0, num_gpus: float = 0.0,
+               metadata: dict[str, str], num_cpus: float = 0.0, num_gpus: float = 0.0,
                memory: int | None = None) -> str:
+        # Only environment variables: never a `working_dir` or `pip` (Ray would put a
+        # user's files on the driver's import path, and run package builds as the platform).
         runtime_env: dict[str, Any] = {"env_vars": env}
-        if working_dir:
-            runtime_env["working_dir"] = working_dir
-        if pip:
-            runtime_env["pip"] = pip
         kwargs: dict[str, Any] = {}
         if num_cpus:
             kwargs["entrypoint_num_cpus"] = num_cpus

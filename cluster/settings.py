@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_request_bytes: int = Field(default=1 << 20, ge=1024)
     max_upload_bytes: int = Field(default=1 << 30, ge=1024)
+    # Uploads are bounded before they are decoded: columns (from the header or footer),
+    # decoded bytes per Parquet row group and per file (as a multiple of its size), bytes
+    # per value. Over one is a 422 naming it.
+    upload_max_columns: int = Field(default=2000, ge=1, le=100_000)
+    upload_max_cell_mb: int = Field(default=16, ge=1, le=4096)
+    upload_max_row_group_mb: int = Field(default=512, ge=1, le=1_000_000)
+    upload_max_expansion: float = Field(default=200.0, ge=1)
 
     ray_address: str | None = None
     ray_port: int = Field(default=6390, ge=1, le=65535)  # not 6379: Redis often lives there
@@ -97,6 +104,10 @@ class Settings(BaseSettings):
     # A version of at most this much Parquet is queried by one task with all of a node's
     # threads (one DuckDB plan, no partials to combine); larger ones are split.
     query_local_max_bytes: int = Field(default=1 << 30, ge=0)
+    # Each query task's DuckDB memory limit, and the most a result may hold (the task
+    # refuses a larger one, so it never reaches the ingress): over either is a 422.
+    query_memory_mb: int = Field(default=2048, ge=64, le=10_000_000)
+    query_max_result_mb: int = Field(default=64, ge=1, le=100_000)
     # How pipelines run (pipelines/plan.py): `auto` = inputs (source plus joins) of at most
     # `engine_local_max_bytes` of Parquet run as one DuckDB statement in one Ray task with
     # the node's threads; larger inputs, and steps that need a model (predict, embed), run
@@ -134,6 +145,23 @@ class Settings(BaseSettings):
     user_job_image: str | None = None
     # Lifetime of the read-only API token a script job gets.
     job_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 86_400)
+    # Script jobs' `pip` packages: wheels only, installed into the job's own directory (no
+    # package code runs on the platform's side), from this index ("none": no index, only
+    # `job_pip_find_links`), or pip's default; a directory or URL of extra wheels.
+    job_pip_index_url: str | None = None
+    job_pip_find_links: str | None = None
+    job_pip_timeout_s: float = Field(default=300.0, gt=0, le=3600)
+    # Limits of each sandboxed script (the user zone); going over one fails that job with
+    # the limit named. Processes and memory use a cgroup where the machine allows it
+    # (RLIMIT_NPROC / RLIMIT_AS otherwise); CPU time, file size and open files are
+    # rlimits; disk is what the job's directory holds; wall time is measured by the runner.
+    sandbox_max_processes: int = Field(default=256, ge=8, le=100_000)
+    sandbox_memory_mb: int = Field(default=4096, ge=64, le=10_000_000)
+    sandbox_cpu_s: int = Field(default=6 * 3600, ge=1, le=30 * 86_400)
+    sandbox_file_mb: int = Field(default=1024, ge=1, le=10_000_000)
+    sandbox_disk_mb: int = Field(default=4096, ge=1, le=100_000_000)
+    sandbox_open_files: int = Field(default=1024, ge=64, le=1_000_000)
+    sandbox_wall_s: int = Field(default=6 * 3600, ge=1, le=30 * 86_400)
     # Where job drivers reach the API (default: http://HELIO_HOST:HELIO_PORT); a path
     # after the host is the API's route prefix.
     internal_api_url: str | None = None

@@ -296,6 +296,7 @@ FUNCTIONS: dict[str, Function] = {
     "contains": Function(2, 2), "starts_with": Function(2, 2), "ends_with": Function(2, 2),
 }
 DATE_UNITS = ("hour", "day", "week", "month", "quarter", "year")
+MAX_ROUND_DIGITS = 308  # a double has no digits past 10^±308
 
 
 def _lit_type(value: object) -> str:
@@ -431,8 +432,13 @@ def _call_type(fn: str, args: tuple[Node, ...], schema: Schema) -> str:
         return "float"
     if fn == "round":
         _expect(args[0], schema, NUMERIC, what)
-        if len(args) == 2 and not (isinstance(args[1], Lit) and _lit_type(args[1].value) == "int"):
-            raise ExpressionError("round()'s second argument must be an integer literal")
+        if len(args) == 2:
+            digits = args[1]
+            if not (isinstance(digits, Lit) and _lit_type(digits.value) == "int"):
+                raise ExpressionError("round()'s second argument must be an integer literal")
+            if not -MAX_ROUND_DIGITS <= int(digits.value) <= MAX_ROUND_DIGITS:  # type: ignore[arg-type]
+                raise ExpressionError(f"round()'s digits must be between -{MAX_ROUND_DIGITS} "
+                                      f"and {MAX_ROUND_DIGITS}")
         return "float"
     if fn in ("year", "month", "day", "hour", "weekday"):
         _expect(args[0], schema, TEMPORAL, what)
@@ -454,6 +460,41 @@ def _call_type(fn: str, args: tuple[Node, ...], schema: Schema) -> str:
             result = common
         return result
     raise ExpressionError(f"unknown function '{fn}'")  # pragma: no cover
+
+
+# How many times the length of its longest input a computed string may be. `concat` adds
+# its parts' lengths, so derives that concat each other grow exponentially (nine levels of
+# concat(x, x, x, x, x, x, x, x) turned one byte into 128 MiB): refused before they run.
+MAX_STRING_GROWTH = 64
+
+
+def string_growth(node: Node, growth: Mapping[str, int]) -> int:
+    """An upper bound on the value's length, in multiples of its longest input column
+    (`growth` has the bound of each computed column; other columns count 1)."""
+    match node:
+        case Column(name=name):
+            return growth.get(name, 1)
+        case Lit():
+            return 0
+        case Call(fn="concat", args=args):
+            return sum(string_growth(a, growth) for a in args)
+        case Call(args=args):
+            return max((string_growth(a, growth) for a in args), default=0)
+        case Unary(operand=operand) | InList(operand=operand):
+            return string_growth(operand, growth)
+        case Binary(left=left, right=right):
+            return max(string_growth(left, growth), string_growth(right, growth))
+    return 0
+
+
+def check_growth(node: Node, growth: Mapping[str, int]) -> int:
+    """The node's growth bound; ExpressionError past MAX_STRING_GROWTH."""
+    bound = string_growth(node, growth)
+    if bound > MAX_STRING_GROWTH:
+        raise ExpressionError(
+            f"this value can grow to {bound}x the length of its inputs (concat over "
+            f"computed columns that concat); at most {MAX_STRING_GROWTH}x is allowed")
+    return bound
 
 
 def check(text: str, schema: Schema, *, want: str | None = None) -> tuple[Node, str]:

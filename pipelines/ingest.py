@@ -8,11 +8,16 @@ file re-read) and can be overridden per column.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
@@ -23,6 +28,20 @@ FORMATS = ("csv", "jsonl", "parquet")
 ROWS_PER_FILE = 1_000_000
 CSV_BLOCK_BYTES = 8 << 20
 MAX_COLUMNS = 2000
+HEADER_MAX_BYTES = 1 << 20
+# Below this many decoded bytes a file is never refused for its compression ratio.
+EXPANSION_FLOOR = 64 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """Bounds checked before (or while) a file is decoded, so a small file cannot make
+    the converting process allocate gigabytes (HELIO_UPLOAD_MAX_*)."""
+
+    max_columns: int = MAX_COLUMNS
+    max_cell_bytes: int = 16 << 20
+    max_row_group_bytes: int = 512 << 20
+    max_expansion: float = 200.0  # decoded bytes per byte of the file
 
 
 class IngestError(ValueError):
@@ -156,9 +175,8 @@ def _short(message: str) -> str:
     return message.splitlines()[0][:300]
 
 
-def _check_columns(names: list[str]) -> None:
-    if len(names) > MAX_COLUMNS:
-        raise IngestError(f"the file has {len(names)} columns; at most {MAX_COLUMNS} are allowed")
+def _check_columns(names: list[str], max_columns: int = MAX_COLUMNS) -> None:
+    _check_column_count(len(names), max_columns)
     seen = set()
     for name in names:
         if not name.strip():
@@ -166,6 +184,78 @@ def _check_columns(names: list[str]) -> None:
         if name in seen:
             raise IngestError(f"column name {name!r} appears twice")
         seen.add(name)
+
+
+def _check_column_count(count: int, max_columns: int) -> None:
+    if count > max_columns:
+        raise IngestError(f"the file has {count} columns; at most {max_columns} are allowed "
+                          "(HELIO_UPLOAD_MAX_COLUMNS)")
+
+
+def _first_line(path: Path) -> str:
+    """The file's first line (its header), read with a bound."""
+    with path.open("rb") as fh:
+        head = fh.read(HEADER_MAX_BYTES + 1)
+    end = head.find(b"\n")
+    if end < 0:
+        if len(head) > HEADER_MAX_BYTES:
+            raise IngestError(f"the first line is longer than {HEADER_MAX_BYTES >> 20} MiB")
+        end = len(head)
+    return head[:end].decode("utf-8", "replace")
+
+
+def _precheck_csv(path: Path, limits: IngestLimits) -> None:
+    """Count the header's columns before Arrow builds a reader for them (300,000 columns
+    in 2.9 MB grew the converting process by 2.5 GB)."""
+    header = next(csv.reader(io.StringIO(_first_line(path))), [])
+    _check_column_count(len(header), limits.max_columns)
+
+
+def _precheck_jsonl(path: Path, limits: IngestLimits) -> None:
+    try:
+        first = json.loads(_first_line(path))
+    except ValueError:
+        return  # Arrow's reader names the error and its line
+    if isinstance(first, dict):
+        _check_column_count(len(first), limits.max_columns)
+
+
+def _precheck_parquet(path: Path, limits: IngestLimits) -> pq.FileMetaData:
+    """The footer says how much each row group decodes to: refuse before decoding."""
+    try:
+        meta = pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise IngestError(f"invalid Parquet file: {_short(str(exc))}") from None
+    _check_column_count(meta.num_columns, limits.max_columns)
+    total = 0
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        decoded = sum(group.column(j).total_uncompressed_size for j in range(group.num_columns))
+        if decoded > limits.max_row_group_bytes:
+            raise IngestError(f"row group {i} decodes to {decoded / (1 << 20):.0f} MiB; at most "
+                              f"{limits.max_row_group_bytes >> 20} MiB per row group "
+                              "(HELIO_UPLOAD_MAX_ROW_GROUP_MB)")
+        total += decoded
+    size = max(1, path.stat().st_size)
+    if total > EXPANSION_FLOOR and total > size * limits.max_expansion:
+        raise IngestError(f"the file decodes to {total / (1 << 20):.0f} MiB from "
+                          f"{size / 1024:.1f} kB ({total / size:.0f}x its size); at most "
+                          f"{limits.max_expansion:g}x (HELIO_UPLOAD_MAX_EXPANSION)")
+    return meta
+
+
+def _check_cells(batch: pa.RecordBatch, limits: IngestLimits) -> None:
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            column, kind = column.dictionary, kind.value_type
+        if pa.types.is_string(kind) or pa.types.is_binary(kind) or \
+                pa.types.is_large_string(kind) or pa.types.is_large_binary(kind):
+            longest = pc.max(pc.binary_length(column)).as_py() or 0
+            if longest > limits.max_cell_bytes:
+                raise IngestError(f"column {name!r} has a value of {longest / (1 << 20):.1f} "
+                                  f"MiB; at most {limits.max_cell_bytes >> 20} MiB per value "
+                                  "(HELIO_UPLOAD_MAX_CELL_MB)")
 
 
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*CSV conversion error to (\w+): "
@@ -255,30 +345,39 @@ def _convert_jsonl(path: Path, writer: _Writer, overrides: dict[str, str]) -> No
     del overrides
 
 
-def _convert_parquet(path: Path, writer: _Writer) -> None:
+def _convert_parquet(path: Path, writer: _Writer, limits: IngestLimits) -> None:
+    meta = _precheck_parquet(path, limits)
     try:
         parquet = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        _check_columns(parquet.schema_arrow.names, limits.max_columns)
+        if meta.num_rows == 0:
+            writer.write(parquet.schema_arrow.empty_table())
+        # Batches no larger than a row group's share, so one batch stays bounded too.
+        for batch in parquet.iter_batches(batch_size=16 * 1024):
+            _check_cells(batch, limits)
+            writer.write(batch)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        if isinstance(exc, IngestError):
+            raise
+        # Corrupt pages, bad encodings, a value the canonical type cannot hold.
         raise IngestError(f"invalid Parquet file: {_short(str(exc))}") from None
-    _check_columns(parquet.schema_arrow.names)
-    if parquet.metadata.num_rows == 0:
-        writer.write(parquet.schema_arrow.empty_table())
-    for batch in parquet.iter_batches(batch_size=64 * 1024):
-        writer.write(batch)
 
 
-def convert(path: Path, fmt: str, directory: Path, overrides: dict[str, str]) -> dict[str, Any]:
+def convert(path: Path, fmt: str, directory: Path, overrides: dict[str, str],
+            limits: IngestLimits = IngestLimits()) -> dict[str, Any]:
     """Convert `path` into Parquet files in `directory`; returns the version's metadata."""
     writer = _Writer(directory, overrides)
     try:
         if fmt == "csv":
+            _precheck_csv(path, limits)
             # CSV overrides are applied by the reader itself (exact errors per value).
             writer.overrides = {}
             _convert_csv(path, writer, overrides)
         elif fmt == "jsonl":
+            _precheck_jsonl(path, limits)
             _convert_jsonl(path, writer, overrides)
         else:
-            _convert_parquet(path, writer)
+            _convert_parquet(path, writer, limits)
         return writer.close()
     except BaseException:
         writer.discard()
@@ -289,11 +388,12 @@ _LEADING_ZERO = re.compile(r"^[+-]?0\d")
 
 
 def inspect(path: Path, fmt: str, overrides: dict[str, str], directory: Path,
-            rows: int = 10) -> dict[str, Any]:
+            rows: int = 10, limits: IngestLimits = IngestLimits()
+            ) -> dict[str, Any]:
     """What an upload of (the head of) this file would become, without keeping it: the
     inferred column types, the first `rows` rows, and hints where inference loses data
     (a number column whose text has leading zeros, such as a zip code)."""
-    meta = convert(path, fmt, directory, overrides)
+    meta = convert(path, fmt, directory, overrides, limits)
     files = sorted(directory.glob("*.parquet"))
     head = pq.read_table(files[0]).slice(0, rows) if files else None
     hints: dict[str, str] = {}

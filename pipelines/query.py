@@ -18,6 +18,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import duckdb
@@ -95,11 +96,13 @@ class Query(BaseModel):
 def derived_schema(query: Query, schema: dict[str, str]) -> dict[str, str]:
     """The scanned schema plus the query's computed columns."""
     full = dict(schema)
+    growth: dict[str, int] = {}
     for name, text in query.derive.items():
         t = s._expr(text, full, ("derive", name))
         if t == "null":
             raise s.SpecError(("derive", name), "a computed column cannot be always null")
         full[name] = t
+        growth[name] = s.derive_growth(text, growth, ("derive", name))
     return full
 
 
@@ -131,13 +134,53 @@ def validate_query(query: Query, schema: dict[str, str]) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """What one query task may use (HELIO_QUERY_MEMORY_MB, HELIO_QUERY_MAX_RESULT_MB)."""
+
+    memory_mb: int = 2048
+    max_result_bytes: int = 64 << 20
+
+
+def limits_from(settings: Any) -> QueryLimits:
+    """The limits the platform's settings give each query task."""
+    return QueryLimits(memory_mb=settings.query_memory_mb,
+                       max_result_bytes=settings.query_max_result_mb << 20)
+
+
+class QueryFailed(ValueError):
+    """A query that failed on its values or its limits, not on Helio: a value DuckDB
+    cannot convert, an overflow, a result or memory over its limit (a 422)."""
+
+    @staticmethod
+    def message(exc: BaseException) -> str:
+        """The message of a QueryFailed, also when Ray raised it from a task (as a
+        RayTaskError that is an instance of its cause's class)."""
+        cause = getattr(exc, "cause", None)
+        return str(cause if isinstance(cause, QueryFailed) else exc).strip().splitlines()[0]
+
+
+# DuckDB's errors that are about the query's values, not the platform.
+_VALUE_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException,
+                 duckdb.InvalidInputException, duckdb.TypeMismatchException,
+                 duckdb.OutOfMemoryException)
+
+
 @functools.cache
-def _sandbox(data_root: str, threads: int) -> duckdb.DuckDBPyConnection:
+def _sandbox(data_root: str, threads: int, memory_mb: int) -> duckdb.DuckDBPyConnection:
     """One connection per worker process (each query takes a cursor): it stays open
     between queries, so DuckDB keeps the Parquet footers it has read (versions are
     immutable: a new version is a new path)."""
     return duckdb_connection(threads=threads, allowed_directories=[data_root],
-                             parquet_metadata_cache=True)
+                             memory_limit=f"{memory_mb}MB", parquet_metadata_cache=True)
+
+
+def _value_error(exc: duckdb.Error, limits: QueryLimits) -> QueryFailed:
+    message = str(exc).split("\n")[0].strip()
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return QueryFailed(f"the query needs more memory than its limit "
+                           f"({limits.memory_mb} MB, HELIO_QUERY_MEMORY_MB): {message}")
+    return QueryFailed(f"the query failed on its values: {message}")
 
 
 def _scan_source(files: Sequence[str], columns: Sequence[str], sql: Sql) -> str:
@@ -230,14 +273,23 @@ def combine(query: Query, out: dict[str, str], partials: list[pa.Table], shape: 
     return kernels.cast_outputs(kernels.run_sql(sql, [], {"t": merged}), out)
 
 
-def scan(data_root: str, sql: str, params: list[Any], threads: int = 1) -> pa.Table:
+def scan(data_root: str, sql: str, params: list[Any], threads: int = 1,
+         limits: QueryLimits = QueryLimits()) -> pa.Table:
     """Run one partition's SQL in the sandbox (in a Ray task or in-process); `threads`
-    0: all of this node's CPUs."""
-    cursor = _sandbox(data_root, threads or os.cpu_count() or 1).cursor()
+    0: all of this node's CPUs. QueryFailed for errors on the query's values and for a
+    result over `limits.max_result_bytes` (it never leaves the task)."""
+    cursor = _sandbox(data_root, threads or os.cpu_count() or 1, limits.memory_mb).cursor()
     try:
-        return cursor.sql(sql, params=params).to_arrow_table()
+        table = cursor.sql(sql, params=params).to_arrow_table()
+    except _VALUE_ERRORS as exc:
+        raise _value_error(exc, limits) from None
     finally:
         cursor.close()
+    if table.nbytes > limits.max_result_bytes:
+        raise QueryFailed(f"the result holds {table.nbytes / (1 << 20):.1f} MiB, over the "
+                          f"limit of {limits.max_result_bytes / (1 << 20):.0f} MiB "
+                          "(HELIO_QUERY_MAX_RESULT_MB): select fewer or shorter columns")
+    return table
 
 
 def split(files: Sequence[str], parts: int) -> list[list[str]]:
@@ -246,13 +298,14 @@ def split(files: Sequence[str], parts: int) -> list[list[str]]:
 
 
 def execute_local(query: Query, schema: dict[str, str], files: Sequence[str], data_root: str,
-                  threads: int = 2) -> dict[str, Any]:
+                  threads: int = 2, limits: QueryLimits = QueryLimits()
+                  ) -> dict[str, Any]:
     """Run a query in this process (used when Ray is not connected, and in tests)."""
     started = time.perf_counter()
     out = validate_query(query, schema)
     needed, shape = _plan(query, schema, out)
     sql, params = scan_sql(query, schema, out, files, shape, needed)
-    partial = scan(data_root, sql, params, threads)
+    partial = scan(data_root, sql, params, threads, limits)
     table = partial if shape == "single" else combine(query, out, [partial], shape)
     return result_payload(table, out, query.limit, started)
 
@@ -296,7 +349,8 @@ async def warm_on_ray(data_root: str, *, task_cpus: float, max_workers: int = 8)
 
 async def execute_on_ray(query: Query, schema: dict[str, str], files: Sequence[str],
                          data_root: str, *, task_cpus: float, max_partitions: int,
-                         num_bytes: int | None = None, local_max_bytes: int = 0
+                         num_bytes: int | None = None, local_max_bytes: int = 0,
+                         limits: QueryLimits = QueryLimits()
                          ) -> dict[str, Any]:
     """A version of at most `local_max_bytes` of Parquet is answered by one Ray task: the
     whole query as one DuckDB plan with all of the node's threads. Larger ones scan
@@ -313,12 +367,15 @@ async def execute_on_ray(query: Query, schema: dict[str, str], files: Sequence[s
         shape, threads = ("single" if query.aggregations else "rows"), 0
     if local or shape == "single":
         sql, params = scan_sql(query, schema, out, files, shape, needed)
-        table = await remote.remote(data_root, sql, params, threads)
+        table = await remote.remote(data_root, sql, params, threads, limits)
         return result_payload(table, out, query.limit, started)
     refs = []
     for group in split(files, max_partitions):
         sql, params = scan_sql(query, schema, out, group, shape, needed)
-        refs.append(remote.remote(data_root, sql, params, threads))
+        refs.append(remote.remote(data_root, sql, params, threads, limits))
     partials = list(await asyncio.gather(*refs))
-    table = await asyncio.to_thread(combine, query, out, partials, shape)
+    try:
+        table = await asyncio.to_thread(combine, query, out, partials, shape)
+    except _VALUE_ERRORS as exc:  # e.g. partial sums that overflow when added up
+        raise _value_error(exc, limits) from None
     return result_payload(table, out, query.limit, started)

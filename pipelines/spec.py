@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from pipelines.expr import ExpressionError, check
+from pipelines.expr import ExpressionError, check, check_growth, parse
 from pipelines.tables import OPAQUE_TYPES, TYPE_ALIASES
 
 ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -394,6 +394,32 @@ def validate_steps(steps: Sequence[Any], schema: Mapping[str, str], lookup: Any 
                    prefix: Loc = ("steps",), models: Any = None) -> list[Schema]:
     """Schemas after each step (index 0 is the input)."""
     schemas = [dict(schema)]
+    growth: dict[str, int] = {}
     for i, step in enumerate(steps):
         schemas.append(step_schema(step, schemas[-1], (*prefix, i), lookup, models))
+        growth = carry_growth(step, growth, (*prefix, i))
     return schemas
+
+
+def derive_growth(text: str, growth: Mapping[str, int], loc: Loc) -> int:
+    """A derived value's length bound (expr.string_growth); SpecError when it is too big."""
+    try:
+        return check_growth(parse(text), growth)
+    except ExpressionError as exc:
+        raise SpecError(loc, exc.message) from None
+
+
+def carry_growth(step: Any, growth: dict[str, int], loc: Loc) -> dict[str, int]:
+    """The length bounds of the computed string columns after `step`."""
+    match step:
+        case Derive(column=column, expr=text):
+            return {**growth, column: derive_growth(text, growth, (*loc, "expr"))}
+        case Rename(mapping=mapping):
+            return {mapping.get(k, k): v for k, v in growth.items()}
+        case Aggregate(group_by=keys, aggregations=aggregations):
+            kept = {k: growth[k] for k in keys if k in growth}
+            for agg in aggregations:
+                if agg.column in growth and agg.op in ("min", "max"):
+                    kept[agg.output_name()] = growth[agg.column]
+            return kept
+    return growth

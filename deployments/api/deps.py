@@ -19,7 +19,7 @@ from cluster.security import InvalidToken
 from deployments.api.context import ApiContext
 from deployments.api.middleware import route_path
 from deployments.api.permissions import MountedRoute, access_for
-from deployments.api.principals import Principal
+from deployments.api.principals import Principal, SessionEnded
 from deployments.api.problems import ApiError, unauthorized
 from deployments.api.ratelimit import limit_principal
 
@@ -63,6 +63,9 @@ async def _authenticate(ctx: ApiContext, headers: Headers) -> Principal:
         raise unauthorized()
     try:
         return await ctx.authenticator.authenticate(credential)
+    except SessionEnded:
+        raise unauthorized("The session of this token has ended (signed out, or a new "
+                           "password); sign in again") from None
     except InvalidToken:
         raise unauthorized("Invalid or expired credentials") from None
 

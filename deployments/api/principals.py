@@ -21,6 +21,11 @@ from actors.cache import ReplicaCache
 from cluster.models import ApiKey, Job, Role, User
 from cluster.security import InvalidToken, TokenSigner, digest, looks_like_api_key
 from deployments.api.permissions import lower_role
+from deployments.api.services import tokens
+
+
+class SessionEnded(InvalidToken):
+    """The token is valid, but its sign-in session was signed out or revoked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,10 @@ def user_tag(user_id: uuid.UUID) -> str:
     return f"user:{user_id}"
 
 
+def session_tag(session_id: uuid.UUID) -> str:
+    return f"session:{session_id}"
+
+
 API_KEYS_TAG = "api_keys"
 
 
@@ -104,6 +113,10 @@ class Authenticator:
                 raise InvalidToken("the job this token was issued to has ended")
             return Principal(user=user, role=lower_role(user.role, Role.viewer), via="job",
                              job_id=claims.job_id)
+        if claims.session_id is not None and not await self._session_alive(claims.session_id,
+                                                                            user.id):
+            # Signed out, or every session ended by a new password or a deactivation.
+            raise SessionEnded("the session of this token has ended")
         # The stored role wins over the token's claim, so a demotion applies at once.
         return Principal(user=user, role=user.role, via="jwt", session_id=claims.session_id)
 
@@ -135,6 +148,20 @@ class Authenticator:
                                           load, l1_ttl_s=JOB_STATE_TTL_S) \
             if self._use_cache else await load()
         return record is not None and record["status"] in ("queued", "running")
+
+    async def _session_alive(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        async def load() -> dict[str, Any]:
+            async with self._sessions() as session:
+                return {"alive": await tokens.session_alive(session=session,
+                                                            family_id=session_id)}
+
+        # Cached like the user record and invalidated with it (a password change or a
+        # deactivation revokes every session and forgets the user) or by its own tag (a
+        # sign-out), so a warm request costs no query.
+        record: dict[str, Any] = await self._through_cache(
+            f"principal:session:{session_id}", (user_tag(user_id), session_tag(session_id)),
+            load, lambda raw: raw)
+        return bool(record["alive"])
 
     async def _user(self, user_id: uuid.UUID) -> UserRecord | None:
         record: UserRecord | None = await self._through_cache(
@@ -176,6 +203,9 @@ class Authenticator:
 
     async def forget_user(self, user_id: uuid.UUID) -> None:
         await self._cache.invalidate_tag(user_tag(user_id))
+
+    async def forget_session(self, session_id: uuid.UUID) -> None:
+        await self._cache.invalidate_tag(session_tag(session_id))
 
     async def forget_keys(self) -> None:
         await self._cache.invalidate_tag(API_KEYS_TAG)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from cluster.migrate import upgrade
 from cluster.models import Role
 from cluster.settings import JWT_SECRET_FILE
 from tests.conftest import TEST_SECRET, Users, bearer, fresh_postgres_database
+from tests.waiting import async_wait_for, wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 WS_RECHECK_S = 1.0
@@ -36,8 +36,13 @@ class Stack:
     base: str  # http://127.0.0.1:<port>/<app>
     home: Path
     data_root: Path
+    wheels: Path  # script jobs' package index (HELIO_JOB_PIP_FIND_LINKS, no other index)
     database_url: str
     settings: dict[str, Any]
+
+    @property
+    def app_name(self) -> str:
+        return self.base.rsplit("/", 1)[1]
 
     @property
     def api(self) -> str:
@@ -81,8 +86,9 @@ def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_addre
     from deployments.app import build_app
 
     root = tmp_path_factory.mktemp("security")
-    home, data_root = root / "home", root / "data"
+    home, data_root, wheels = root / "home", root / "data", root / "wheels"
     home.mkdir(mode=0o700)
+    wheels.mkdir()
     # Job drivers read the signing key the way `helio up` leaves it: in $HELIO_HOME.
     (home / JWT_SECRET_FILE).write_text(TEST_SECRET)
     (home / JWT_SECRET_FILE).chmod(0o600)
@@ -97,21 +103,18 @@ def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_addre
         "ws_max_per_principal": WS_MAX_PER_PRINCIPAL,
         "sql_sources": {"warehouse": warehouse}, "sql_source_statement_timeout_s": 1.0,
         "max_upload_bytes": 2 << 30,
+        "job_pip_index_url": "none", "job_pip_find_links": str(wheels),
+        "query_max_result_mb": 8,
     }
     serve.run(build_app({"settings": settings}), name=name, route_prefix=f"/{name}",
               blocking=False)
-    deadline = time.monotonic() + 120
     with httpx.Client(timeout=5) as http:
-        while True:
-            try:
-                if http.get(f"{base}/api/v1/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "Serve app did not come up"
-            time.sleep(0.3)
+        wait_for(lambda: http.get(f"{base}/api/v1/health").status_code, lambda c: c == 200,
+                 timeout_s=120, what="the Serve app's /health", retry_on=(httpx.HTTPError,),
+                 interval_s=0.3)
     try:
-        yield Stack(base=base, home=home, data_root=data_root, database_url=security_db,
+        yield Stack(base=base, home=home, data_root=data_root, wheels=wheels,
+                    database_url=security_db,
                     settings=settings)
     finally:
         serve.delete(name)
@@ -180,13 +183,13 @@ async def upload(http: httpx.AsyncClient, headers: dict[str, str], name: str,
 
 async def wait_job(http: httpx.AsyncClient, headers: dict[str, str], job_id: str,
                    timeout_s: float = 180.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
+    async def observe() -> dict[str, Any]:
         job: dict[str, Any] = (await http.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
-        if job["status"] in TERMINAL:
-            return job
-        assert time.monotonic() < deadline, f"job still {job['status']}"
-        await asyncio.sleep(0.5)
+        return job
+
+    return await async_wait_for(observe, lambda job: job["status"] in TERMINAL,
+                                timeout_s=timeout_s, what=f"job {job_id} to end",
+                                interval_s=0.5)
 
 
 def unique(prefix: str) -> str:

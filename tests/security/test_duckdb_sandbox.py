@@ -41,7 +41,7 @@ def outside(tmp_path: Path) -> str:
 def _connections(tmp_path: Path) -> dict[str, duckdb.DuckDBPyConnection]:
     root = tmp_path / "data"
     root.mkdir()
-    return {"kernels": kernels.connection(), "query": query._sandbox(str(root), 1),
+    return {"kernels": kernels.connection(), "query": query._sandbox(str(root), 1, 256),
             "direct": duckdb_connection(threads=1, allowed_directories=[str(root)])}
 
 

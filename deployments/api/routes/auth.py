@@ -96,6 +96,7 @@ async def refresh(
 async def logout(
     request: Request,
     session: SessionDep,
+    ctx: ContextDep,
     body: Annotated[RefreshRequest | None, Body()] = None,
 ) -> Response:
     """End the session that the refresh token belongs to (its whole family)."""
@@ -106,6 +107,8 @@ async def logout(
     audit.record(session, action="auth.logout", actor_id=row.user_id, actor_email=None,
                  ip=client_ip(request), request_id=request.state.request_id)
     await session.commit()
+    # Access tokens of this session stop working on every replica (WebSockets included).
+    await ctx.authenticator.forget_session(row.family_id)
     response = Response(status_code=204)
     response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH, httponly=True, secure=True,
                            samesite="strict")

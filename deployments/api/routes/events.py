@@ -11,8 +11,7 @@ from cluster.models import Role
 from cluster.security import InvalidToken
 from deployments.api.context import ApiContext
 from deployments.api.permissions import PERMISSIONS
-from deployments.api.principals import Principal
-from deployments.api.services import tokens
+from deployments.api.principals import Principal, SessionEnded
 
 router = APIRouter(tags=["events"])
 PING_INTERVAL_S = 20.0
@@ -130,12 +129,10 @@ async def _check(ctx: ApiContext, credential: str) -> Principal | tuple[int, str
     """The principal behind `credential` now, or the close code and reason."""
     try:
         principal = await ctx.authenticator.authenticate(credential)
+    except SessionEnded:
+        return CLOSE_UNAUTHENTICATED, "The session was signed out"
     except InvalidToken:
         return CLOSE_UNAUTHENTICATED, "Invalid or expired credentials"
-    if principal.session_id is not None:
-        async with ctx.sessions() as session:
-            if not await tokens.session_alive(session=session, family_id=principal.session_id):
-                return CLOSE_UNAUTHENTICATED, "The session was signed out"
     if not PERMISSIONS["events-subscribe"].allows(principal.role):
         return CLOSE_FORBIDDEN, "Role may not subscribe to events"
     return principal

@@ -6,13 +6,14 @@ import re
 import shutil
 import uuid
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from cluster.models import Job, JobKind, Role
-from cluster.sandbox import runner_mode
+from cluster.sandbox import PackageRefused, install_packages, runner_mode
 from deployments.api.deps import ContextDep, CurrentPrincipal, SessionDep
 from deployments.api.principals import Principal
 from deployments.api.problems import ApiError
@@ -107,7 +108,11 @@ def _unpack(upload_path: Path, target: Path) -> None:
             if not dest.is_relative_to(root):
                 raise invalid(["body", "file"], f"zip entry {entry.filename!r} escapes the "
                               "working directory")
-        archive.extractall(target)
+        try:
+            archive.extractall(target)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            # A bad CRC, a truncated member, an unsupported compression method.
+            raise invalid(["body", "file"], f"the zip is corrupt: {exc}") from None
 
 
 @router.post("", response_model=JobPublic, status_code=202)
@@ -126,11 +131,18 @@ async def submit_job(
         ge=0, le=1024, description="CPUs for the script process (its tasks ask for their own)")
     ] = 0.0,
     num_gpus: Annotated[float, Form(ge=0, le=64)] = 0.0,
-    memory_mb: Annotated[int | None, Form(ge=1, le=10_000_000)] = None,
+    memory_mb: Annotated[int | None, Form(
+        ge=1, le=10_000_000, description="Memory for the script (also its sandbox's limit, "
+                                         "at most HELIO_SANDBOX_MEMORY_MB)")] = None,
+    timeout_s: Annotated[float | None, Form(
+        ge=1, le=30 * 86_400, description="Stop the script after this long (at most "
+                                          "HELIO_SANDBOX_WALL_S)")] = None,
 ) -> JobPublic:
     """Run your own script as a job, in the user zone: a sandbox with no platform secrets
     and no network but the API (`HELIO_API_URL`, with a read-only token of yours in
-    `HELIO_JOB_TOKEN`). Without an isolated runner only admins may run scripts."""
+    `HELIO_JOB_TOKEN`). `pip` packages are installed as wheels (never built from source)
+    into the job's own directory, which only the sandbox sees; a package without a wheel is
+    a 422. Without an isolated runner only admins may run scripts."""
     mode = await asyncio.to_thread(runner_mode, ctx.settings)
     if not mode.isolated and principal.role != Role.admin:
         raise ApiError(403, f"Script jobs need an isolated runner, and none is available here "
@@ -161,14 +173,21 @@ async def submit_job(
             shutil.move(raw, workdir / name)
             script = name
         raw.unlink(missing_ok=True)
+        if packages:
+            # Wheels only, into the job's own directory: only the sandbox imports them.
+            try:
+                await asyncio.to_thread(install_packages, ctx.settings, packages,
+                                        workdir.parent / "site")
+            except PackageRefused as exc:
+                raise invalid(["body", "pip"], f"cannot install {packages}: {exc}") from None
     except BaseException:
         shutil.rmtree(workdir.parent, ignore_errors=True)
         raise
     job = await jobs.submit_job(
         ctx=ctx, session=session, principal=principal, kind=JobKind.script,
         spec={"script": script, "args": parsed_args, "pip": packages, "num_cpus": num_cpus,
-              "num_gpus": num_gpus, "memory_mb": memory_mb},
-        working_dir=str(workdir), pip=packages or None, num_cpus=num_cpus, num_gpus=num_gpus,
+              "num_gpus": num_gpus, "memory_mb": memory_mb, "timeout_s": timeout_s},
+        num_cpus=num_cpus, num_gpus=num_gpus,
         memory=memory_mb * (1 << 20) if memory_mb else None, job_id=job_id)
     return _public(job, principal)
 

@@ -71,11 +71,24 @@ async def _check_sink(session: AsyncSession, principal: Principal, spec: s.Pipel
     require_owner(principal, await find_dataset(session, spec.sink.dataset), "dataset")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: `*name` would let a small body expand into a huge spec (a
+    billion-laughs document), which the body limit alone does not bound."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed; write the value out",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def _raw_spec(body: PipelineSpecBody) -> dict[str, Any]:
     if body.spec is not None:
         return body.spec
     try:
-        raw = yaml.safe_load(body.spec_yaml or "")
+        raw = yaml.load(body.spec_yaml or "", Loader=_NoAliasLoader)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         raise datasets.invalid(["body", "spec_yaml"], f"invalid YAML: {exc}") from None
     if not isinstance(raw, dict):

@@ -22,13 +22,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cluster.catalog.datasets import find_dataset, get_version, latest_version, publish
 from cluster.models import Dataset, DatasetVersion
+from cluster.settings import Settings
 from cluster.storage import parquet_files
 from deployments.api.context import ApiContext
 from deployments.api.permissions import require_owner
 from deployments.api.principals import Principal
 from deployments.api.problems import ApiError, not_found
 from pipelines import ingest
-from pipelines.query import Query, execute_local, execute_on_ray, validate_query
+from pipelines.query import (
+    Query,
+    QueryFailed,
+    execute_local,
+    execute_on_ray,
+    limits_from,
+    validate_query,
+)
 from pipelines.spec import SpecError
 from pipelines.tables import rows_of, schema_map
 
@@ -87,6 +95,13 @@ def _parse_schema(raw: str | None) -> dict[str, str]:
     return ingest.parse_overrides(value)
 
 
+def ingest_limits(settings: Settings) -> ingest.IngestLimits:
+    return ingest.IngestLimits(max_columns=settings.upload_max_columns,
+                               max_cell_bytes=settings.upload_max_cell_mb << 20,
+                               max_row_group_bytes=settings.upload_max_row_group_mb << 20,
+                               max_expansion=settings.upload_max_expansion)
+
+
 async def create_from_upload(
     *, ctx: ApiContext, session: AsyncSession, principal: Principal, upload: UploadFile,
     name: str | None, description: str | None, fmt: str | None, schema: str | None,
@@ -106,7 +121,8 @@ async def create_from_upload(
         try:
             overrides = _parse_schema(schema)
             detected = ingest.sniff_format(raw, upload.filename, fmt)
-            meta = await asyncio.to_thread(ingest.convert, raw, detected, staged, overrides)
+            meta = await asyncio.to_thread(ingest.convert, raw, detected, staged, overrides,
+                                           ingest_limits(ctx.settings))
         except ingest.IngestError as exc:
             raise invalid(["body", *exc.field.split(".", 1)], exc.message) from None
         version = await publish(
@@ -141,7 +157,8 @@ async def inspect_upload(*, ctx: ApiContext, upload: UploadFile, fmt: str | None
         try:
             overrides = _parse_schema(schema)
             detected = ingest.sniff_format(raw, upload.filename, fmt)
-            result = await asyncio.to_thread(ingest.inspect, raw, detected, overrides, scratch)
+            result = await asyncio.to_thread(ingest.inspect, raw, detected, overrides, scratch,
+                                             10, ingest_limits(ctx.settings))
         except ingest.IngestError as exc:
             raise invalid(["body", *exc.field.split(".", 1)], exc.message) from None
         return {"format": detected, **result}
@@ -245,14 +262,19 @@ async def run_query(*, ctx: ApiContext, dataset: Dataset, version: DatasetVersio
     async def compute() -> dict[str, Any]:
         nonlocal computed
         computed = True
-        if ctx.use_ray:
-            return await execute_on_ray(query, schema, files, ctx.settings.resolved_data_root,
-                                        task_cpus=ctx.settings.query_task_cpus,
-                                        max_partitions=ctx.settings.query_max_partitions,
-                                        num_bytes=version.num_bytes,
-                                        local_max_bytes=ctx.settings.query_local_max_bytes)
-        return await asyncio.to_thread(execute_local, query, schema, files,
-                                       ctx.settings.resolved_data_root)
+        limits = limits_from(ctx.settings)
+        try:
+            if ctx.use_ray:
+                return await execute_on_ray(
+                    query, schema, files, ctx.settings.resolved_data_root,
+                    task_cpus=ctx.settings.query_task_cpus,
+                    max_partitions=ctx.settings.query_max_partitions,
+                    num_bytes=version.num_bytes,
+                    local_max_bytes=ctx.settings.query_local_max_bytes, limits=limits)
+            return await asyncio.to_thread(execute_local, query, schema, files,
+                                           ctx.settings.resolved_data_root, 2, limits)
+        except QueryFailed as exc:  # a Ray task's error is raised as its cause's class too
+            raise invalid(["body"], QueryFailed.message(exc)[:1000]) from None
 
     started = time.perf_counter()
     key = f"query:{dataset.id}:{version.version}:{query.canonical_hash()}"

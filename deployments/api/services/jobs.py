@@ -36,8 +36,6 @@ async def submit_job(
     principal: Principal,
     kind: JobKind,
     spec: dict[str, Any],
-    working_dir: str | None = None,
-    pip: list[str] | None = None,
     num_cpus: float = 0.0,
     num_gpus: float = 0.0,
     memory: int | None = None,
@@ -60,7 +58,7 @@ async def submit_job(
             ctx.ray_jobs.submit, job.id, env=driver_env(ctx.settings),
             metadata={"helio_job_id": str(job.id), "kind": kind.value,
                       "owner": principal.email or str(principal.user_id)},
-            working_dir=working_dir, pip=pip, num_cpus=num_cpus, num_gpus=num_gpus,
+            num_cpus=num_cpus, num_gpus=num_gpus,
             memory=memory)
     except Exception as exc:
         log.warning("job_submit_failed", job_id=str(job.id), error=type(exc).__name__,

@@ -1539,12 +1539,15 @@ export type BodyJobsSubmitJob = {
   entrypoint?: string | null;
   /** A Python script, or a zip of a working directory (give `entrypoint`) */
   file: string;
+  /** Memory for the script (also its sandbox's limit, at most HELIO_SANDBOX_MEMORY_MB) */
   memory_mb?: number | null;
   /** CPUs for the script process (its tasks ask for their own) */
   num_cpus?: number;
   num_gpus?: number;
   /** Extra packages as a JSON list */
   pip?: string | null;
+  /** Stop the script after this long (at most HELIO_SANDBOX_WALL_S) */
+  timeout_s?: number | null;
 };
 export type JobLogs = {
   job_id: string;
