@@ -235,15 +235,17 @@ class SandboxLimits:
         wall = min(self.wall_s, max(1, int(timeout_s))) if timeout_s else self.wall_s
         return dataclasses.replace(self, memory_bytes=memory, wall_s=wall)
 
-    def prlimit_args(self, *, cgroup: bool) -> list[str]:
+    def prlimit_args(self, *, cgroup: bool, uid: int) -> list[str]:
         """rlimits for `prlimit`: inherited by bwrap and everything the script starts.
         Processes and memory are the cgroup's job when there is one (RLIMIT_NPROC counts
-        every process of the OS user, RLIMIT_AS counts address space, not memory)."""
+        every process of the OS user `uid`, RLIMIT_AS counts address space, not memory):
+        without one, the process limit is on top of what that user already runs."""
         # CPU: SIGXCPU at the soft limit (named in the job), SIGKILL 5 s of CPU later.
         args = [f"--cpu={self.cpu_s}:{self.cpu_s + 5}", f"--fsize={self.file_bytes}",
                 f"--nofile={self.open_files}", "--core=0"]
         if not cgroup:
-            args += [f"--nproc={self.processes}", f"--as={self.memory_bytes}"]
+            args += [f"--nproc={self.processes + _processes_of(uid)}",
+                     f"--as={self.memory_bytes}"]
         return args
 
     def describe(self, which: str) -> str:
@@ -260,6 +262,17 @@ class SandboxLimits:
                     "and /tmp, HELIO_SANDBOX_DISK_MB)",
             "wall": f"the wall-clock limit ({self.wall_s} s, HELIO_SANDBOX_WALL_S)",
         }[which]
+
+
+def _processes_of(uid: int) -> int:
+    """How many processes (threads included: RLIMIT_NPROC counts them) `uid` runs now."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(entry / "task"))
+    return count
 
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -530,7 +543,9 @@ def start_script(*, settings: Settings, workdir: Path, argv: Sequence[str], job_
         raise
     command = bwrap_command(bwrap=bwrap, job_dir=job_dir, argv=argv, ids=ids,
                             socket_path="/job/api.sock", tmp_bytes=limits.disk_bytes)
-    command = [prlimit, *limits.prlimit_args(cgroup=cgroup is not None), "--", *command]
+    command = [prlimit, *limits.prlimit_args(cgroup=cgroup is not None,
+                                              uid=ids[0] if ids else os.geteuid()),
+               "--", *command]
     if cgroup is not None:
         command = ["/bin/sh", "-c", _ENTER_CGROUPS, "helio-limits", *cgroup.procs_files, "--",
                    *command]

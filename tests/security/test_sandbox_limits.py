@@ -142,3 +142,21 @@ def test_the_limits_tighten_per_job_but_never_widen():
     assert base.tightened(memory_mb=100, timeout_s=5).memory_bytes == 100 << 20
     assert base.tightened(memory_mb=100, timeout_s=5).wall_s == 5
     assert base.tightened(memory_mb=10**6, timeout_s=10**6) == base
+
+
+def test_a_cgroup_v2_hierarchy_gets_the_same_limits(tmp_path):
+    """The v2 layout (one hierarchy; the machines here have v1): the files the kernel
+    reads are written, and its event counters name the limit that was hit."""
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    group = sandbox.JobCgroup.create("v2-test", LIMITS, root=tmp_path)
+    assert group is not None and group.v2
+    job = tmp_path / sandbox.CGROUP_PARENT / "job-v2-test"
+    assert (job / "pids.max").read_text() == str(LIMITS.processes)
+    assert (job / "memory.max").read_text() == str(LIMITS.memory_bytes)
+    assert (tmp_path / sandbox.CGROUP_PARENT / "cgroup.subtree_control").read_text() == \
+        "+pids +memory"
+    assert group.procs_files == [str(job / "cgroup.procs")]
+    assert group.limits_hit() == []
+    (job / "pids.events").write_text("max 3\n")
+    (job / "memory.events").write_text("low 0\nhigh 0\nmax 7\noom 1\noom_kill 1\n")
+    assert group.limits_hit() == ["processes", "memory"]
