@@ -116,10 +116,15 @@ class _Writer:
             table = table.cast(self.schema)
         if table.num_rows == 0:
             return
-        if self.writer is None or self.rows_in_file >= ROWS_PER_FILE:
-            self._roll()
-        assert self.writer is not None
-        self.writer.write_table(table)
+        try:
+            if self.writer is None or self.rows_in_file >= ROWS_PER_FILE:
+                self._roll()
+            assert self.writer is not None
+            self.writer.write_table(table)
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            # A type Parquet cannot hold (a struct with no fields, ...).
+            raise IngestError(f"the file's columns cannot be stored: {_short(str(exc))}") \
+                from None
         self.rows_in_file += table.num_rows
         self.rows += table.num_rows
 
@@ -136,7 +141,11 @@ class _Writer:
         if self.writer is None:  # no rows: still publish the schema
             if self.schema is None:
                 raise IngestError("the file has no columns")
-            self._roll()
+            try:
+                self._roll()
+            except (pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+                raise IngestError("the file's columns cannot be stored: "
+                                  f"{_short(str(exc))}") from None
         assert self.writer is not None and self.schema is not None
         self.writer.close()
         return {"columns": columns_of(self.schema), "num_rows": self.rows,
@@ -207,8 +216,12 @@ def _first_line(path: Path) -> str:
 def _precheck_csv(path: Path, limits: IngestLimits) -> None:
     """Count the header's columns before Arrow builds a reader for them (300,000 columns
     in 2.9 MB grew the converting process by 2.5 GB)."""
-    header = next(csv.reader(io.StringIO(_first_line(path))), [])
-    _check_column_count(len(header), limits.max_columns)
+    line = _first_line(path)
+    try:
+        count = len(next(csv.reader(io.StringIO(line, newline="")), []))
+    except csv.Error:  # a stray quote or CR: Arrow's reader names it; bound it anyway
+        count = line.count(",") + 1
+    _check_column_count(count, limits.max_columns)
 
 
 def _precheck_jsonl(path: Path, limits: IngestLimits) -> None:
@@ -224,13 +237,16 @@ def _precheck_parquet(path: Path, limits: IngestLimits) -> pq.FileMetaData:
     """The footer says how much each row group decodes to: refuse before decoding."""
     try:
         meta = pq.read_metadata(path)
-    except (pa.ArrowException, OSError) as exc:
+        _check_column_count(meta.num_columns, limits.max_columns)
+        sizes = [sum(meta.row_group(i).column(j).total_uncompressed_size
+                     for j in range(meta.row_group(i).num_columns))
+                 for i in range(meta.num_row_groups)]
+    except (pa.ArrowException, OSError, ValueError) as exc:  # UnicodeDecodeError included
+        if isinstance(exc, IngestError):
+            raise
         raise IngestError(f"invalid Parquet file: {_short(str(exc))}") from None
-    _check_column_count(meta.num_columns, limits.max_columns)
     total = 0
-    for i in range(meta.num_row_groups):
-        group = meta.row_group(i)
-        decoded = sum(group.column(j).total_uncompressed_size for j in range(group.num_columns))
+    for i, decoded in enumerate(sizes):
         if decoded > limits.max_row_group_bytes:
             raise IngestError(f"row group {i} decodes to {decoded / (1 << 20):.0f} MiB; at most "
                               f"{limits.max_row_group_bytes >> 20} MiB per row group "

@@ -110,8 +110,10 @@ def _unpack(upload_path: Path, target: Path) -> None:
                               "working directory")
         try:
             archive.extractall(target)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-            # A bad CRC, a truncated member, an unsupported compression method.
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+                ValueError) as exc:
+            # A bad CRC, a truncated member, an unsupported compression method, an
+            # encrypted member.
             raise invalid(["body", "file"], f"the zip is corrupt: {exc}") from None
 
 
