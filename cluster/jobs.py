@@ -25,6 +25,9 @@ log = structlog.get_logger("helio.jobs")
 SUBMIT_RETRY_S = 20.0
 
 SUBMISSION_PREFIX = "helio-"
+DRIVER_LIMITS = ("sandbox_max_processes", "sandbox_memory_mb", "sandbox_cpu_s",
+                 "sandbox_file_mb", "sandbox_disk_mb", "sandbox_open_files", "sandbox_wall_s",
+                 "query_memory_mb", "query_max_result_mb")
 
 
 def _has_password(url: str) -> bool:
@@ -51,6 +54,9 @@ def driver_env(settings: Settings) -> dict[str, str]:
         "HELIO_ACCESS_TOKEN_TTL_S": str(settings.access_token_ttl_s),
         "HELIO_SQL_SOURCE_STATEMENT_TIMEOUT_S": str(settings.sql_source_statement_timeout_s),
     }
+    # The limits the driver enforces on what it runs, as this process has them.
+    for name in DRIVER_LIMITS:
+        env[f"HELIO_{name.upper()}"] = str(getattr(settings, name))
     if settings.runner_root:
         env["HELIO_RUNNER_ROOT"] = settings.runner_root
     if settings.user_job_image:

@@ -276,6 +276,7 @@ def _processes_of(uid: int) -> int:
 
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+OBJECT_STORE_MIN_BYTES = 80 << 20  # Ray refuses less than 75 MiB
 CGROUP_PARENT = "helio-jobs"
 
 
@@ -552,6 +553,10 @@ def start_script(*, settings: Settings, workdir: Path, argv: Sequence[str], job_
     env = sandbox_env(api_path=f"{api_path}/api/v1", job_token=job_token, job_id=job_id)
     if (job_dir / "site").is_dir():
         env["PYTHONPATH"] = "/job/site"
+    # A script's own `ray.init()` sizes its object store (a file in /dev/shm) from the
+    # machine's memory, which would overrun the job's memory and file-size limits.
+    env["RAY_DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES"] = str(
+        max(OBJECT_STORE_MIN_BYTES, min(limits.memory_bytes // 4, limits.file_bytes // 2)))
     try:
         process = subprocess.Popen(command, env=env, cwd=job_dir, stdin=subprocess.DEVNULL,  # noqa: S603
                                    stdout=stdout,

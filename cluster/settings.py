@@ -155,12 +155,13 @@ class Settings(BaseSettings):
     # the limit named. Processes and memory use a cgroup where the machine allows it
     # (RLIMIT_NPROC / RLIMIT_AS otherwise); CPU time, file size and open files are
     # rlimits; disk is what the job's directory holds; wall time is measured by the runner.
-    sandbox_max_processes: int = Field(default=256, ge=8, le=100_000)
+    # Processes count threads too: a script's own `ray.init()` peaks at about 430.
+    sandbox_max_processes: int = Field(default=1024, ge=8, le=100_000)
     sandbox_memory_mb: int = Field(default=4096, ge=64, le=10_000_000)
     sandbox_cpu_s: int = Field(default=6 * 3600, ge=1, le=30 * 86_400)
-    sandbox_file_mb: int = Field(default=1024, ge=1, le=10_000_000)
+    sandbox_file_mb: int = Field(default=4096, ge=1, le=10_000_000)
     sandbox_disk_mb: int = Field(default=4096, ge=1, le=100_000_000)
-    sandbox_open_files: int = Field(default=1024, ge=64, le=1_000_000)
+    sandbox_open_files: int = Field(default=8192, ge=64, le=1_000_000)
     sandbox_wall_s: int = Field(default=6 * 3600, ge=1, le=30 * 86_400)
     # Where job drivers reach the API (default: http://HELIO_HOST:HELIO_PORT); a path
     # after the host is the API's route prefix.

@@ -29,6 +29,7 @@ from tests.waiting import async_wait_for, wait_for
 TERMINAL = {"succeeded", "failed", "cancelled"}
 WS_RECHECK_S = 1.0
 WS_MAX_PER_PRINCIPAL = 2
+SANDBOX_MAX_PROCESSES = 512  # below the 1000 processes of the fork-bomb attack
 
 
 @dataclass
@@ -104,7 +105,7 @@ def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_addre
         "sql_sources": {"warehouse": warehouse}, "sql_source_statement_timeout_s": 1.0,
         "max_upload_bytes": 2 << 30,
         "job_pip_index_url": "none", "job_pip_find_links": str(wheels),
-        "query_max_result_mb": 8,
+        "query_max_result_mb": 8, "sandbox_max_processes": SANDBOX_MAX_PROCESSES,
     }
     serve.run(build_app({"settings": settings}), name=name, route_prefix=f"/{name}",
               blocking=False)

@@ -46,7 +46,9 @@ ATTACK = textwrap.dedent(r'''
             return f"connected to {host}:{port}"
 
     def env_secret():
+        # (The sandbox's one RAY_ variable sizes a script's own object store.)
         leaked = sorted(k for k in os.environ if k.startswith(("RAY_", "REDIS", "PG"))
+                        and k != "RAY_DEFAULT_OBJECT_STORE_MAX_MEMORY_BYTES"
                         or k in ("HELIO_JWT_SECRET", "HELIO_JWT_PREVIOUS_SECRETS",
                                  "HELIO_DATABASE_URL", "HELIO_REDIS_URL", "HELIO_SQL_SOURCES",
                                  "HELIO_HOME", "HELIO_DATA_ROOT"))

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from cluster.models import Role
-from tests.security.conftest import Stack, Team, wait_job
+from tests.security.conftest import SANDBOX_MAX_PROCESSES, Stack, Team, wait_job
 
 pytestmark = [pytest.mark.ray, pytest.mark.postgres]
 
@@ -178,7 +178,7 @@ async def test_a_job_over_a_limit_fails_naming_it(stack: Stack, team: Team, http
     assert bomb["status"] == "failed"
     assert "process limit" in bomb["error"], bomb["error"]
     bomb_logs = await _logs(http, analyst.headers, bomb_id)
-    assert int(bomb_logs.split("CHILDREN")[1].split()[0]) < 256, bomb_logs[-1000:]
+    assert int(bomb_logs.split("CHILDREN")[1].split()[0]) < SANDBOX_MAX_PROCESSES, bomb_logs[-1000:]
     assert slow["status"] == "failed"
     assert "wall-clock limit" in slow["error"], slow["error"]
     assert "wall-clock limit" in await _logs(http, analyst.headers, slow_id)
