@@ -8,7 +8,7 @@ Reads what the phases left behind (stdlib only: it runs even when the install fa
 - reports/e2e-instance/: the logs of the browser suite's Helio instance (copied by its
   global teardown), whose last lines are printed when the browser suite failed.
 
-Usage: python3 .ci/summary.py [reports dir]
+Usage: python3 .ci/summary.py [reports dir] [the run's exit status]
 """
 
 from __future__ import annotations
@@ -178,9 +178,16 @@ def main() -> int:
             if c.message:
                 print(f"      {c.message}")
     bad = [name for name, rc, _ in phases if rc not in ("0", "-")]
-    print(f"RESULT: {'RED: ' + ', '.join(bad) + ' failed' if bad else 'GREEN'}")
+    status = sys.argv[2] if len(sys.argv) > 2 else "0"
+    if bad:
+        print(f"RESULT: RED: {', '.join(bad)} failed")
+    elif status != "0":
+        print(f"RESULT: RED: the run stopped with exit {status} "
+              f"{'after' if phases else 'before'} its phases (see the lines above)")
+    else:
+        print("RESULT: GREEN")
     print("=" * WIDTH)
-    return 1 if bad else 0
+    return 1 if bad or status != "0" else 0
 
 
 if __name__ == "__main__":

@@ -293,7 +293,7 @@ async def test_helio_submit_and_helio_schedule(served, db, tmp_path):
     script.write_text(textwrap.dedent("""
         import sys
         import ray
-        ray.init()
+        ray.init(include_dashboard=False)  # a private Ray in the sandbox; no UI needed
         n = int(sys.argv[2])
         print("doubled:", ray.get(ray.remote(lambda x: x * 2).remote(n)), "args:", sys.argv[1:])
     """))
