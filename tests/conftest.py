@@ -192,6 +192,12 @@ from tests.ray_session import (  # noqa: E402
     ray_session,  # noqa: F401  (fixture)
     serve_http_port,  # noqa: F401  (fixture)
 )
+from tests.stack import (  # noqa: E402, F401  (fixtures: the session's shared deployment)
+    security_db,
+    stack,
+    stack_sessions,
+    warehouse,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -59,6 +60,12 @@ def ray_dashboard_port() -> int:
 
 HEAD_MARKER = "HELIO_TEST_RAY_HEAD"
 
+# The GCS declares a node dead after `threshold` failed health checks `period_ms` apart:
+# Ray's defaults (3000 ms x 5) make every node-loss test wait about 15 s for what a killed
+# raylet shows at once (its port refuses). A live but busy node still has each check's
+# 10 s timeout, three times over, before it is given up.
+HEALTH_CHECKS = {"health_check_period_ms": 1000, "health_check_failure_threshold": 3}
+
 
 def _head_command(gcs_port: int, dashboard_port: int, temp_dir: str) -> list[str]:
     """`ray start --head` with every port it takes chosen free now: the defaults (GCS 6379,
@@ -76,7 +83,8 @@ def _head_command(gcs_port: int, dashboard_port: int, temp_dir: str) -> list[str
             f"--runtime-env-agent-port={free_port()}",
             f"--ray-client-server-port={free_port()}",
             "--min-worker-port=0", "--max-worker-port=0",
-            f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+            f"--temp-dir={temp_dir}", "--disable-usage-stats",
+            f"--system-config={json.dumps(HEALTH_CHECKS)}"]
 
 
 @pytest.fixture(scope="session")

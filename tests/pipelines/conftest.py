@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 
 from cluster.settings import Settings
 from tests.conftest import TEST_SECRET
+from tests.stack import Stack
 from tests.waiting import async_wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -79,30 +79,14 @@ async def wait_job(client: httpx.AsyncClient, headers: dict[str, str], job_id: s
 
 
 @pytest.fixture
-async def served(serve_http_port, database_url, tmp_path, db, ray_jobs_address):
-    from ray import serve
+def served(stack: Stack) -> str:
+    """The base URL of the session's shared Helio deployment (tests/stack.py): Serve, its
+    own PostgreSQL database (`stack_sessions`), warm runners. Tests isolate themselves by
+    their own users and object names."""
+    return stack.base
 
-    from deployments.app import build_app
 
-    name = f"helio-{uuid.uuid4().hex[:6]}"
-    namespace = f"helio-test-{uuid.uuid4().hex[:6]}"
-    app = build_app({"settings": {
-        "database_url": database_url, "jwt_secret": TEST_SECRET, "home": str(tmp_path / "home"),
-        "data_root": str(tmp_path / "data"), "jobs_address": ray_jobs_address,
-        "actor_namespace": namespace, "auth_cache_ttl_s": 0, "job_runners": 1}})
-    serve.run(app, name=name, route_prefix=f"/{name}", blocking=False)
-    base = f"http://127.0.0.1:{serve_http_port}/{name}"
-    async with httpx.AsyncClient(timeout=5) as http:
-        async def health() -> int:
-            return (await http.get(f"{base}/api/v1/health")).status_code
-
-        await async_wait_for(health, lambda code: code == 200, timeout_s=90,
-                             what="the Serve app's /health", retry_on=(httpx.HTTPError,),
-                             interval_s=0.3)
-    try:
-        yield base
-    finally:
-        serve.delete(name)
-        from tests.ray_session import kill_helio_actors
-
-        kill_helio_actors(namespace)
+@pytest.fixture
+def served_data(stack: Stack) -> Path:
+    """The shared deployment's data root (datasets, model artifacts)."""
+    return stack.data_root

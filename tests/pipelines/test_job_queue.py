@@ -177,11 +177,11 @@ async def test_timeouts_are_retried_then_fail(ray_settings, db, tmp_path):
             assert [d["name"] for d in datasets["items"]] == ["big"]
 
 
-async def test_logs_stream_in_order_to_the_owner_only(served, db):
+async def test_logs_stream_in_order_to_the_owner_only(served, stack_sessions):
     import websockets
 
     async with httpx.AsyncClient(base_url=served, timeout=60) as http:
-        users = Users(db, http)
+        users = Users(stack_sessions, http)
         owner = await users.token_for(Role.analyst)
         stranger = await users.token_for(Role.analyst)
         headers = bearer(owner)

@@ -218,12 +218,12 @@ async def test_read_sql_source(ray_settings, db, postgres_url):
         assert "postgresql://" not in json.dumps(done)  # the URL never leaves the cluster
 
 
-async def test_websocket_delivers_job_progress_through_serve(served, db):
+async def test_websocket_delivers_job_progress_through_serve(served, stack_sessions):
     import websockets
     from websockets.exceptions import InvalidStatus
 
     async with httpx.AsyncClient(base_url=served, timeout=60) as http:
-        token = await Users(db, http).token_for(Role.analyst)
+        token = await Users(stack_sessions, http).token_for(Role.analyst)
         headers = bearer(token)
         ws_url = served.replace("http://", "ws://") + "/api/v1/events"
         with pytest.raises(InvalidStatus):
@@ -282,9 +282,10 @@ async def test_websocket_delivers_job_progress_through_serve(served, db):
         assert "running" in statuses and seen[-1].get("progress") == 1.0
 
 
-async def test_helio_submit_and_helio_schedule(served, db, tmp_path):
+async def test_helio_submit_and_helio_schedule(served, stack_sessions, tmp_path):
     async with httpx.AsyncClient(base_url=served, timeout=60) as http:
-        token = await Users(db, http).token_for(Role.admin)  # admins choose a key's role
+        # Admins choose a key's role.
+        token = await Users(stack_sessions, http).token_for(Role.admin)
         created = await http.post("/api/v1/api-keys", headers=bearer(token),
                                   json={"name": "cli", "role": "analyst"})
         assert created.status_code == 201, created.text

@@ -45,11 +45,11 @@ async def _train(http, headers, **body) -> dict:
     return job
 
 
-async def test_train_promote_and_predict_over_http(served, db, tmp_path):
+async def test_train_promote_and_predict_over_http(served, served_data, stack_sessions):
     frame = _customers()
-    data_root = tmp_path / "data"
+    data_root = served_data
     async with httpx.AsyncClient(base_url=served, timeout=120) as http:
-        users = Users(db, http)
+        users = Users(stack_sessions, http)
         analyst = bearer(await users.token_for(Role.analyst))
         csv = io.BytesIO()
         frame.to_csv(csv, index=False)

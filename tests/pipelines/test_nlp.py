@@ -110,9 +110,9 @@ async def test_missing_model_directory_is_a_clear_503(settings, tmp_path, db):
     assert "HELIO_NLP_MODEL_DIR" in response.json()["detail"]
 
 
-async def test_nlp_endpoints_through_serve(served, db):
+async def test_nlp_endpoints_through_serve(served, stack_sessions):
     async with httpx.AsyncClient(base_url=served, timeout=120) as http:
-        users = Users(db, http)
+        users = Users(stack_sessions, http)
         analyst = bearer(await users.token_for(Role.analyst))
 
         response = await http.post("/api/v1/nlp/embed", headers=analyst, json={"texts": TEXTS})
@@ -182,10 +182,10 @@ async def test_nlp_endpoints_through_serve(served, db):
         assert food["results"][0]["row"]["text"] == "The soup was cold and bland."
 
 
-async def test_text_models_and_embed_step_through_serve(served, db, tmp_path):
+async def test_text_models_and_embed_step_through_serve(served, served_data, stack_sessions):
     frame = _topics()
     async with httpx.AsyncClient(base_url=served, timeout=120) as http:
-        analyst = bearer(await Users(db, http).token_for(Role.analyst))
+        analyst = bearer(await Users(stack_sessions, http).token_for(Role.analyst))
         csv = io.BytesIO()
         frame.to_csv(csv, index=False)
         assert (await upload(http, analyst, "topics", csv.getvalue())).status_code == 201
@@ -237,7 +237,7 @@ async def test_text_models_and_embed_step_through_serve(served, db, tmp_path):
                               params={"search": "topics_scored"})).json()["items"][0]
         assert out["latest"]["columns"][-2:] == [{"name": "vec", "type": "vector"},
                                                  {"name": "guess", "type": "string"}]
-        table = pd.read_parquet(tmp_path / "data" / "datasets" / out["id"] / "v1")
+        table = pd.read_parquet(served_data / "datasets" / out["id"] / "v1")
         np.testing.assert_allclose(np.stack(table["vec"]), _direct(table["text"].tolist()),
                                    atol=1e-5)
         assert (table["guess"] == table["topic"]).mean() >= 0.9

@@ -158,11 +158,11 @@ async def test_a_zip_with_a_bad_crc_is_a_422_naming_the_file(stack: Stack, team:
 
 async def test_a_job_over_a_limit_fails_naming_it(stack: Stack, team: Team, http):
     analyst = await team.member(Role.analyst)
-    fork_bomb = textwrap.dedent("""
+    fork_bomb = textwrap.dedent(f"""
         import os, time
         children = 0
         try:
-            for _ in range(1000):
+            for _ in range({2 * SANDBOX_MAX_PROCESSES}):
                 if os.fork() == 0:
                     time.sleep(60)
                     os._exit(0)
