@@ -86,8 +86,10 @@ def api_schema(live_api):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+# Sized to what it finds: 10 generated cases per operation (68 operations, 80 s through
+# Serve on 2 cores) after 25 found nothing more in the runs since it landed (156 s).
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=10, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, live_api):
     base, token = live_api
