@@ -5,6 +5,7 @@ Dockerfile / compose file only reference paths that exist."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -25,18 +26,26 @@ CRDS = ROOT / "kuberay" / "crds"
 KUBERAY = ROOT / "kuberay"
 
 
-def _crd_schema(kind: str) -> dict[str, Any]:
-    crd = yaml.safe_load((CRDS / f"ray.io_{kind.lower()}s.yaml").read_text())
+@functools.cache
+def _crd_validator(kind: str) -> Any:
+    """The CRD's schema, itself checked against its metaschema once (`jsonschema.validate`
+    re-checks a schema on every call: seconds for a KubeRay CRD with its pod templates)."""
+    # libyaml's safe loader: the pure-Python one takes seconds for a CRD.
+    crd = yaml.load((CRDS / f"ray.io_{kind.lower()}s.yaml").read_text(), Loader=yaml.CSafeLoader)
     version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
     schema: dict[str, Any] = version["schema"]["openAPIV3Schema"]
-    return schema
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def _validate(doc: dict[str, Any]) -> None:
     import kubernetes_validate
 
     if doc["apiVersion"].startswith("ray.io/"):
-        jsonschema.validate(doc, _crd_schema(doc["kind"]))
+        error = jsonschema.exceptions.best_match(_crd_validator(doc["kind"]).iter_errors(doc))
+        if error is not None:
+            raise error
     else:
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
 
