@@ -28,6 +28,7 @@ import dataclasses
 import functools
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -291,7 +292,9 @@ class JobCgroup:
     @classmethod
     def create(cls, job_id: str, limits: SandboxLimits,
                root: Path = CGROUP_ROOT) -> JobCgroup | None:
-        name = f"job-{job_id}"
+        # Its own per start: a retried attempt, or a cgroup a slow cleanup left behind,
+        # would otherwise hand this run the processes and event counters of the last one.
+        name = f"job-{job_id}-{secrets.token_hex(4)}"
         made: list[Path] = []
         try:
             if (root / "cgroup.controllers").is_file():  # v2: one hierarchy
@@ -299,7 +302,7 @@ class JobCgroup:
                 parent.mkdir(exist_ok=True)
                 (parent / "cgroup.subtree_control").write_text("+pids +memory")
                 job = parent / name
-                job.mkdir(exist_ok=True)
+                job.mkdir()
                 made.append(job)
                 (job / "pids.max").write_text(str(limits.processes))
                 (job / "memory.max").write_text(str(limits.memory_bytes))
@@ -308,7 +311,8 @@ class JobCgroup:
             for controller, files in (("pids", {"pids.max": limits.processes}),
                                       ("memory", {"memory.limit_in_bytes": limits.memory_bytes})):
                 job = root / controller / CGROUP_PARENT / name
-                job.mkdir(parents=True, exist_ok=True)
+                (root / controller / CGROUP_PARENT).mkdir(parents=True, exist_ok=True)
+                job.mkdir()
                 made.append(job)
                 for file, value in files.items():
                     (job / file).write_text(str(value))

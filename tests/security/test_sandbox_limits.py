@@ -150,7 +150,11 @@ def test_a_cgroup_v2_hierarchy_gets_the_same_limits(tmp_path):
     (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
     group = sandbox.JobCgroup.create("v2-test", LIMITS, root=tmp_path)
     assert group is not None and group.v2
-    job = tmp_path / sandbox.CGROUP_PARENT / "job-v2-test"
+    [job] = (tmp_path / sandbox.CGROUP_PARENT).glob("job-v2-test-*")
+    assert group.dirs == [job]
+    # The next start of the same job gets a cgroup of its own.
+    again = sandbox.JobCgroup.create("v2-test", LIMITS, root=tmp_path)
+    assert again is not None and again.dirs != group.dirs
     assert (job / "pids.max").read_text() == str(LIMITS.processes)
     assert (job / "memory.max").read_text() == str(LIMITS.memory_bytes)
     assert (tmp_path / sandbox.CGROUP_PARENT / "cgroup.subtree_control").read_text() == \
