@@ -77,7 +77,7 @@ REPORTS := $(HELIO_CI_REPORTS)
 # The quick tier for work in progress: pure logic and the API contract (in-process ASGI,
 # SQLite and, when configured, PostgreSQL/Redis); nothing that starts Ray, Helio or a browser.
 test-quick: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster"
+	$(BIN)/pytest -q -m "not cluster" -n auto --dist loadgroup
 
 test-python: $(STAMP)
 	$(BIN)/pytest $(if $(REPORTS),--junitxml=$(REPORTS)/pytest.xml --durations=15)

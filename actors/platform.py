@@ -23,6 +23,9 @@ log = structlog.get_logger("helio.platform")
 BUCKETS_MS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750,
               1000, 2000, 5000, 10000)
 IDLE_STOP_S = 30.0
+# Serve's replica counts change on a scale-up or a rollout, not every second; asking the
+# controller for every application's status each second was most of this actor's CPU.
+REPLICAS_EVERY_S = 5.0
 COUNTERS = ("requests", "errors", "rate_limited", "cache_hits", "cache_misses")
 
 
@@ -82,6 +85,13 @@ class PlatformMetrics:
         self.latest: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_record = time.monotonic()
+        self._replicas: tuple[float, dict[str, int]] | None = None
+
+    def _replica_counts(self) -> dict[str, int]:
+        now = time.monotonic()
+        if self._replicas is None or now - self._replicas[0] >= REPLICAS_EVERY_S:
+            self._replicas = (now, serve_replicas())
+        return self._replicas[1]
 
     @staticmethod
     def _empty() -> dict[str, Any]:
@@ -110,7 +120,7 @@ class PlatformMetrics:
             "cache_hit_rate": round(window["cache_hits"] / lookups, 4) if lookups else None,
             "rate_limited": window["rate_limited"],
             "running_jobs": max(fresh) if fresh else None,
-            **cluster_state(),
+            **cluster_state(self._replica_counts),
         }
 
     def start(self) -> None:
@@ -136,9 +146,10 @@ class PlatformMetrics:
         self._task = None
 
 
-def cluster_state() -> dict[str, Any]:
+def cluster_state(replicas: Callable[[], dict[str, int]] | None = None) -> dict[str, Any]:
     """Cluster CPU (Ray's reservations and this node's utilisation), memory, and the Serve
-    replicas per deployment; what is not reachable is left out."""
+    replicas per deployment (`replicas`, default: asked of Serve now); what is not
+    reachable is left out."""
     import psutil
 
     memory = psutil.virtual_memory()
@@ -154,7 +165,7 @@ def cluster_state() -> dict[str, Any]:
             state["cpu_total"] = float(total.get("CPU", 0.0))
             state["cpu_reserved"] = round(float(total.get("CPU", 0.0) - free.get("CPU", 0.0)),
                                           2)
-            state["replicas"] = serve_replicas()
+            state["replicas"] = (replicas or serve_replicas)()
     except Exception as exc:
         log.debug("cluster_state_unavailable", error=type(exc).__name__)
     return state

@@ -211,12 +211,24 @@ CLUSTER_PATHS = ("tests/e2e/", "tests/pipelines/test_run_cli.py",
                  "tests/pipelines/test_multinode.py")
 
 
+# Tests that share one service-side resource run on one pytest-xdist worker (`make
+# test-quick` runs `-n auto --dist loadgroup`): each worker has its own PostgreSQL
+# databases and temp dirs, but the Redis test database is one, and `redis_db` flushes it.
+SHARED_REDIS_FIXTURES = {"redis_db", "redis_url"}
+
+
+# tryfirst: xdist's loadgroup reads the `xdist_group` marks in its own
+# collection hook, which must run after these are added.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if (CLUSTER_FIXTURES & set(getattr(item, "fixturenames", ())) or
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if (CLUSTER_FIXTURES & fixtures or
                 item.get_closest_marker("ray") is not None or
                 item.nodeid.startswith(CLUSTER_PATHS)):
             item.add_marker(pytest.mark.cluster)
+        if SHARED_REDIS_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.xdist_group("redis"))
 
 
 @pytest.fixture

@@ -216,7 +216,8 @@ def kill_helio_actors(namespace: str) -> None:
     from actors import names
 
     runners = [f"{names.RUNNER_PREFIX}{i}" for i in range(16)]
-    for name in (names.SCHEDULER, *runners, names.CACHE, names.RATE_LIMITER, names.EVENTS):
+    for name in (names.SCHEDULER, *runners, names.CACHE, names.RATE_LIMITER, names.EVENTS,
+                 names.PLATFORM_METRICS):
         try:
             ray.kill(ray.get_actor(name, namespace=namespace))
         except ValueError:
