@@ -7,10 +7,19 @@ import uuid
 import httpx
 import pytest
 
+from cluster.migrate import upgrade
 from cluster.models import Role
 from deployments.app import build_app
 from tests.conftest import TEST_SECRET, bearer
 from tests.ray_session import kill_helio_actors
+
+
+@pytest.fixture(scope="session")
+def database_url(sqlite_url: str) -> str:
+    """SQLite, the embedded default, gets a Serve app of its own here; PostgreSQL is the
+    session's shared deployment (tests/stack.py)."""
+    upgrade(sqlite_url)
+    return sqlite_url
 
 
 @pytest.fixture
@@ -33,15 +42,24 @@ async def served(serve_http_port, database_url, tmp_path, db):
         kill_helio_actors(namespace)
 
 
-async def test_login_and_me_over_http(served, db):
+async def test_login_and_me_over_http_on_sqlite(served, db):
+    await _login_and_me(served, db)
+
+
+async def test_login_and_me_over_http_on_postgresql(stack, stack_sessions):
+    await _login_and_me(stack.base, stack_sessions)
+
+
+async def _login_and_me(base: str, sessions) -> None:
     from tests.conftest import Users
 
-    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
-        users = Users(db, http)
-        await users.create(Role.analyst, email="serve-user@example.com")
-        tokens = await users.login("serve-user@example.com")
+    email = f"serve-user-{uuid.uuid4().hex[:8]}@example.com"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        users = Users(sessions, http)
+        await users.create(Role.analyst, email=email)
+        tokens = await users.login(email)
         me = await http.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))
-        assert me.status_code == 200 and me.json()["email"] == "serve-user@example.com"
+        assert me.status_code == 200 and me.json()["email"] == email
         assert len(me.headers.get_list("x-request-id")) == 1
 
         missing = await http.get("/api/v1/does-not-exist",
