@@ -202,6 +202,7 @@ from tests.stack import (  # noqa: E402, F401  (fixtures: the session's shared d
 
 def pytest_configure(config: pytest.Config) -> None:
     configure_ray_auth()
+    config.pluginmanager.register(SharedStackLast(), "helio-shared-stack-last")
 
 
 # What starts a Ray cluster, a Helio instance or a browser: `make test-quick` leaves these
@@ -229,6 +230,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.cluster)
         if SHARED_REDIS_FIXTURES & fixtures:
             item.add_marker(pytest.mark.xdist_group("redis"))
+
+
+class SharedStackLast:
+    """The tests on the session's shared deployment (tests/stack.py) run last, together:
+    the deployment (ingress, model replicas, actors, a warm runner) costs a third of a core
+    while it idles, so it should not outlive its tests by the whole rest of the session, nor
+    share the machine with the node-loss tests. The sort is stable, and runs after pytest's
+    own reordering by parametrized fixtures (trylast)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda item: "stack" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture
