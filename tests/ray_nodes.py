@@ -10,14 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cluster.local_ray import marked_processes
-from tests.ray_session import OBJECT_STORE_BYTES, free_port
+from tests.ray_session import OBJECT_STORE_BYTES, free_port, owned_marker
 
 NODE_MARKER = "HELIO_TEST_RAY_NODE"
 
@@ -58,8 +57,8 @@ def worker_node(log_dir: Path, num_cpus: int = 2,
     from ray._common.utils import get_ray_address_file
 
     before = {n["NodeID"] for n in ray.nodes()}
-    marker = uuid.uuid4().hex
-    log = log_dir / f"ray-node-{marker[:8]}.log"
+    marker = owned_marker()
+    log = log_dir / f"ray-node-{marker.rsplit('-', 1)[1][:8]}.log"
     # Every port the head uses by default would collide on one machine: give the node its
     # own (agent, metrics, runtime-env agent; workers on OS-chosen ports).
     cmd = [str(Path(sys.executable).with_name("ray")), "start",

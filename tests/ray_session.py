@@ -59,6 +59,37 @@ def ray_dashboard_port() -> int:
 
 
 HEAD_MARKER = "HELIO_TEST_RAY_HEAD"
+NODE_MARKER = "HELIO_TEST_RAY_NODE"
+
+
+def owned_marker() -> str:
+    """A marker for the processes of one `ray start`, naming this test process: a later
+    session tells what a killed one left behind by its owner being gone."""
+    return f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
+def sweep_orphans() -> list[int]:
+    """Stop the Ray heads and nodes that an earlier test session left running when it was
+    killed (its finalizers never ran): processes whose marker names a test process that no
+    longer exists. A live session's processes, this one's included, are left alone."""
+    prefixes = [f"{variable}=".encode() for variable in (HEAD_MARKER, NODE_MARKER)]
+    orphans = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        for item in environ.split(b"\0"):
+            owner = next((item[len(p):] for p in prefixes if item.startswith(p)), None)
+            if owner is None:
+                continue
+            pid, _, rest = owner.partition(b"-")
+            if rest and pid.isdigit() and not _alive(int(pid)):
+                orphans.append(int(entry.name))
+    _stop(orphans)
+    return orphans
 
 # The GCS declares a node dead after `threshold` failed health checks `period_ms` apart:
 # Ray's defaults (3000 ms x 5) make every node-loss test wait about 15 s for what a killed
@@ -96,7 +127,10 @@ def ray_session(ray_dashboard_port: int) -> Iterator[None]:
 
     from cluster.local_ray import marked_processes
 
-    marker = uuid.uuid4().hex
+    swept = sweep_orphans()
+    if swept:
+        print(f"stopped {len(swept)} Ray processes a killed test session left running")
+    marker = owned_marker()
     temp_dir = tempfile.mkdtemp(prefix="hr-")  # short: Ray's socket paths are limited
     log = Path(temp_dir) / "ray-start.log"
     gcs_port = free_port()
