@@ -193,8 +193,8 @@ from tests.ray_session import (  # noqa: E402
     serve_http_port,  # noqa: F401  (fixture)
 )
 from tests.stack import (  # noqa: E402, F401  (fixtures: the session's shared deployment)
-    security_db,
     stack,
+    stack_db,
     stack_sessions,
     warehouse,
 )

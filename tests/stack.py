@@ -56,7 +56,7 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def security_db() -> Iterator[str]:
+def stack_db() -> Iterator[str]:
     """Its own database: other packages' fixtures empty the shared test database."""
     with fresh_postgres_database() as url:
         upgrade(url)
@@ -81,7 +81,7 @@ def warehouse(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_address: str,
+def stack(serve_http_port: int, stack_db: str, warehouse: str, ray_jobs_address: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from ray import serve
 
@@ -97,7 +97,7 @@ def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_addre
     name = f"helio-sec-{uuid.uuid4().hex[:6]}"
     base = f"http://127.0.0.1:{serve_http_port}/{name}"
     settings = {
-        "database_url": security_db, "jwt_secret": TEST_SECRET, "home": str(home),
+        "database_url": stack_db, "jwt_secret": TEST_SECRET, "home": str(home),
         "data_root": str(data_root), "jobs_address": ray_jobs_address,
         "actor_namespace": f"helio-sec-{uuid.uuid4().hex[:6]}", "auth_cache_ttl_s": 0,
         "job_runners": 1,
@@ -116,7 +116,7 @@ def stack(serve_http_port: int, security_db: str, warehouse: str, ray_jobs_addre
                  interval_s=0.3)
     try:
         yield Stack(base=base, home=home, data_root=data_root, wheels=wheels,
-                    database_url=security_db,
+                    database_url=stack_db,
                     settings=settings)
     finally:
         serve.delete(name)

@@ -42,11 +42,11 @@ async def test_spoofed_forwarded_for_is_ignored_through_serve(stack, team: Team,
 
 
 @pytest.fixture
-async def app_with(security_db: str, tmp_path: Path) -> AsyncIterator[object]:
+async def app_with(stack_db: str, tmp_path: Path) -> AsyncIterator[object]:
     apps = []
 
     def build(**overrides: object) -> object:
-        settings = Settings(home=tmp_path / "home", database_url=security_db,
+        settings = Settings(home=tmp_path / "home", database_url=stack_db,
                             jwt_secret=TEST_SECRET, auth_cache_ttl_s=0,
                             login_per_ip_per_minute=3, login_per_ip_burst=3,
                             login_per_account_per_minute=100, login_per_account_burst=100,
@@ -65,7 +65,7 @@ async def _client(app: object, peer: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="https://t")
 
 
-async def test_the_per_address_limit_holds_whatever_the_header_says(app_with, security_db):
+async def test_the_per_address_limit_holds_whatever_the_header_says(app_with, stack_db):
     app = app_with()
     async with await _client(app, "198.51.100.7") as http:
         email = f"x-{uuid.uuid4().hex[:6]}@example.com"
@@ -73,9 +73,9 @@ async def test_the_per_address_limit_holds_whatever_the_header_says(app_with, se
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429], codes
 
 
-async def test_a_trusted_proxy_names_the_client(app_with, security_db):
+async def test_a_trusted_proxy_names_the_client(app_with, stack_db):
     app = app_with(trusted_proxies=["10.0.0.0/8"])
-    engine = create_engine(security_db)
+    engine = create_engine(stack_db)
     try:
         async with await _client(app, "10.1.2.3") as http:
             users = Users(create_session_factory(engine), http)

@@ -169,7 +169,7 @@ async def test_script_job_cannot_reach_any_platform_secret(stack: Stack, team: T
     assert (await http.get("/api/v1/users/me", headers=bearer(foreign))).status_code == 401
 
 
-async def test_without_an_isolated_runner_scripts_are_admin_only(tmp_path, security_db):
+async def test_without_an_isolated_runner_scripts_are_admin_only(tmp_path, stack_db):
     """`HELIO_SCRIPT_RUNNER=off` (or no bubblewrap): analysts get a 403 that says why."""
     import httpx
 
@@ -177,11 +177,11 @@ async def test_without_an_isolated_runner_scripts_are_admin_only(tmp_path, secur
     from deployments.api.main import create_api
     from tests.conftest import Users
 
-    settings = Settings(home=tmp_path / "home", database_url=security_db,
+    settings = Settings(home=tmp_path / "home", database_url=stack_db,
                         jwt_secret=TEST_SECRET, auth_cache_ttl_s=0, script_runner="off")
     assert not runner_mode(settings).isolated
     app = create_api(settings, use_actors=False)
-    engine = create_engine(security_db)
+    engine = create_engine(stack_db)
     try:
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50002))
         async with httpx.AsyncClient(transport=transport, base_url="https://t") as client:
