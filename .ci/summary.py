@@ -14,10 +14,12 @@ Usage: python3 .ci/summary.py [reports dir] [the run's exit status]
 from __future__ import annotations
 
 import json
+import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 WIDTH = 100
 
@@ -36,6 +38,29 @@ def first_line(text: str | None) -> str:
         if line:
             return line[:WIDTH * 2]
     return ""
+
+
+def failing_line(text: str | None) -> str:
+    """Where a pytest failure happened, from its long report: the last source line pytest
+    marks with `>` and the `path:line` under it (`tests/x.py:20: assert a == b`)."""
+    source, where = "", ""
+    for line in (text or "").splitlines():
+        if line.startswith(">"):
+            source = line[1:].strip()
+        elif source and re.match(r"^\S+\.py:\d+: ", line):
+            where = line.split(": ", 1)[0]
+    return f"at {where}: {source}"[:WIDTH * 2] if where and source else ""
+
+
+def browser_error(err: dict[str, Any]) -> str:
+    """A Playwright error's first line, what it waited on (`Locator: ...`) and where."""
+    text = _strip_ansi(err.get("message", ""))
+    lines = [first_line(text)]
+    lines += [line.strip() for line in text.splitlines() if line.startswith("Locator: ")][:1]
+    where = err.get("location") or {}
+    if where.get("file"):
+        lines.append(f"at {Path(where['file']).name}:{where.get('line')}")
+    return "\n      ".join(line[:WIDTH * 2] for line in lines if line)
 
 
 def junit_cases(path: Path) -> list[Case]:
@@ -57,6 +82,8 @@ def junit_cases(path: Path) -> list[Case]:
             if node is not None:
                 outcome = "failed" if tag == "failure" else tag
                 message = first_line(node.get("message")) or first_line(node.text)
+                if tag != "skipped" and (line := failing_line(node.text)):
+                    message = f"{message}\n      {line}"
                 break
         cases.append(Case(name, float(tc.get("time") or 0.0), outcome, message))
     return cases
@@ -88,7 +115,7 @@ def playwright_cases(path: Path) -> tuple[list[Case], list[str]]:
                 for r in results:
                     if r.get("status") not in ("passed", "skipped"):
                         err = r.get("error") or {}
-                        message = message or first_line(_strip_ansi(err.get("message", "")))
+                        message = message or browser_error(err)
                         for att in r.get("attachments", []):
                             if att.get("path") and att.get("name") in ("trace", "screenshot"):
                                 traces.append(att["path"])
