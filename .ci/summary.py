@@ -101,7 +101,7 @@ def playwright_cases(path: Path) -> tuple[list[Case], list[str]]:
     cases: list[Case] = []
     traces: list[str] = []
 
-    def walk(suite: dict, prefix: str) -> None:
+    def walk(suite: dict[str, Any], prefix: str) -> None:
         title = suite.get("title", "")
         here = f"{prefix} › {title}" if prefix and title else (title or prefix)
         for spec in suite.get("specs", []):
