@@ -97,24 +97,29 @@ def cluster_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _environ(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return b""
+def processes_with(variable: str) -> dict[int, str]:
+    """Every live process whose environment sets `variable`, with the value it has: every
+    process a head started inherits its marker (raylet, GCS, dashboard, workers, and the
+    HAProxy that a Serve actor spawns)."""
+    prefix = f"{variable}=".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        for item in environ.split(b"\0"):
+            if item.startswith(prefix) and process_alive(int(entry.name)):
+                found[int(entry.name)] = item[len(prefix):].decode(errors="replace")
+                break
+    return found
 
 
 def _pids_marked(marker: str, variable: str = HEAD_MARKER) -> list[int]:
-    """Pids whose environment carries our marker: every process the head started inherits it
-    (raylet, GCS, dashboard, workers, and the HAProxy that a Serve actor spawns)."""
-    needle = f"{variable}={marker}".encode() + b"\0"
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            env = _environ(int(entry.name))
-            if needle in env and _not_zombie(int(entry.name)):
-                found.append(int(entry.name))
-    return sorted(found)
+    """Pids whose environment carries our marker."""
+    return sorted(pid for pid, value in processes_with(variable).items() if value == marker)
 
 
 def start_head(settings: Settings, env: dict[str, str]) -> RayHead:
@@ -178,7 +183,7 @@ def stop_head(settings: Settings, grace_s: float = 5.0) -> list[int]:
     alive = targets
     while alive and time.monotonic() < deadline:
         time.sleep(0.2)
-        alive = [p for p in alive if _not_zombie(p)]
+        alive = [p for p in alive if process_alive(p)]
     for pid in alive:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -212,7 +217,7 @@ def _with_descendants(roots: list[int]) -> list[int]:
     return sorted(found)
 
 
-def _not_zombie(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """True while the process exists and is not a zombie."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cluster.local_ray import marked_processes
-from tests.ray_session import OBJECT_STORE_BYTES, free_port, owned_marker
-
-NODE_MARKER = "HELIO_TEST_RAY_NODE"
+from tests.ray_session import (
+    NODE_MARKER,
+    OBJECT_STORE_BYTES,
+    free_port,
+    owned_marker,
+    ray_address_file_kept,
+)
 
 
 @dataclass
@@ -54,7 +58,6 @@ def worker_node(log_dir: Path, num_cpus: int = 2,
                 resources: dict[str, float] | None = None) -> Iterator[WorkerNode]:
     """A worker node joined to the current session's cluster, killed on exit."""
     import ray
-    from ray._common.utils import get_ray_address_file
 
     before = {n["NodeID"] for n in ray.nodes()}
     marker = owned_marker()
@@ -72,20 +75,9 @@ def worker_node(log_dir: Path, num_cpus: int = 2,
            "--min-worker-port=0", "--max-worker-port=0", "--disable-usage-stats"]
     if resources:
         cmd.append(f"--resources={json.dumps(resources)}")
-    # `ray start` records the cluster it joined in /tmp/ray/ray_current_cluster, where a later
-    # `ray.init()` on this machine (the next test session, CI) would look for a cluster to
-    # join: put back what was there before.
-    address_file = Path(get_ray_address_file(None))
-    previous = address_file.read_text() if address_file.exists() else None
-    try:
-        with log.open("w") as out:
-            started = subprocess.run(cmd, env={**os.environ, NODE_MARKER: marker}, stdout=out,
-                                     stderr=subprocess.STDOUT, timeout=120, check=False)
-    finally:
-        if previous is None:
-            address_file.unlink(missing_ok=True)
-        else:
-            address_file.write_text(previous)
+    with log.open("w") as out, ray_address_file_kept():
+        started = subprocess.run(cmd, env={**os.environ, NODE_MARKER: marker}, stdout=out,
+                                 stderr=subprocess.STDOUT, timeout=120, check=False)
     node = WorkerNode(node_id="", marker=marker, log=log)
     try:
         assert started.returncode == 0, f"`ray start` failed: {log.read_text()[-3000:]}"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from cluster.local_ray import process_alive, processes_with
 from cluster.ray_auth import ray_auth_env
 from tests.waiting import scaled, wait_for
 
@@ -60,6 +61,9 @@ def ray_dashboard_port() -> int:
 
 HEAD_MARKER = "HELIO_TEST_RAY_HEAD"
 NODE_MARKER = "HELIO_TEST_RAY_NODE"
+# The head's --temp-dir, in its processes' environment: what the sweep removes with them.
+TEMP_MARKER = "HELIO_TEST_RAY_TEMP"
+TEMP_PREFIX = "hr-"
 
 
 def owned_marker() -> str:
@@ -72,23 +76,17 @@ def sweep_orphans() -> list[int]:
     """Stop the Ray heads and nodes that an earlier test session left running when it was
     killed (its finalizers never ran): processes whose marker names a test process that no
     longer exists. A live session's processes, this one's included, are left alone."""
-    prefixes = [f"{variable}=".encode() for variable in (HEAD_MARKER, NODE_MARKER)]
     orphans = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        for item in environ.split(b"\0"):
-            owner = next((item[len(p):] for p in prefixes if item.startswith(p)), None)
-            if owner is None:
-                continue
-            pid, _, rest = owner.partition(b"-")
-            if rest and pid.isdigit() and not _alive(int(pid)):
-                orphans.append(int(entry.name))
+    for variable in (HEAD_MARKER, NODE_MARKER):
+        for pid, marker in processes_with(variable).items():
+            owner, _, rest = marker.partition("-")
+            if rest and owner.isdigit() and not process_alive(int(owner)):
+                orphans.append(pid)
+    temp_dirs = {path for pid, path in processes_with(TEMP_MARKER).items() if pid in orphans}
     _stop(orphans)
+    for path in temp_dirs:
+        if Path(path).name.startswith(TEMP_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
     return orphans
 
 # The GCS declares a node dead after `threshold` failed health checks `period_ms` apart:
@@ -118,12 +116,35 @@ def _head_command(gcs_port: int, dashboard_port: int, temp_dir: str) -> list[str
             f"--system-config={json.dumps(HEALTH_CHECKS)}"]
 
 
+@contextlib.contextmanager
+def ray_address_file_kept() -> Iterator[None]:
+    """`ray start` records its cluster in /tmp/ray/ray_current_cluster, where a later
+    `ray.init()` on this machine (a developer's, the next test session's) would look for a
+    cluster to join: put back what was there. Held under a lock: pytest-xdist workers start
+    their heads at the same time."""
+    import fcntl
+
+    from ray._common.utils import get_ray_address_file
+
+    address_file = Path(get_ray_address_file(None))
+    address_file.parent.mkdir(parents=True, exist_ok=True)
+    with (address_file.parent / "helio-test-address.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        previous = address_file.read_text() if address_file.exists() else None
+        try:
+            yield
+        finally:
+            if previous is None:
+                address_file.unlink(missing_ok=True)
+            else:
+                address_file.write_text(previous)
+
+
 @pytest.fixture(scope="session")
 def ray_session(ray_dashboard_port: int) -> Iterator[None]:
     """A Ray head of this test session's own (with the dashboard: job submission goes
     through it), stopped by pid at the end, whatever else runs on the machine."""
     import ray
-    from ray._common.utils import get_ray_address_file
 
     from cluster.local_ray import marked_processes
 
@@ -131,24 +152,14 @@ def ray_session(ray_dashboard_port: int) -> Iterator[None]:
     if swept:
         print(f"stopped {len(swept)} Ray processes a killed test session left running")
     marker = owned_marker()
-    temp_dir = tempfile.mkdtemp(prefix="hr-")  # short: Ray's socket paths are limited
+    temp_dir = tempfile.mkdtemp(prefix=TEMP_PREFIX)  # short: Ray's socket paths are limited
     log = Path(temp_dir) / "ray-start.log"
     gcs_port = free_port()
-    # `ray start` records its cluster in /tmp/ray/ray_current_cluster, where a later
-    # `ray.init()` on this machine would look for one to join: put back what was there.
-    address_file = Path(get_ray_address_file(None))
-    previous = address_file.read_text() if address_file.exists() else None
-    try:
-        with log.open("w") as out:
-            started = subprocess.run(
-                _head_command(gcs_port, ray_dashboard_port, temp_dir),
-                env={**os.environ, HEAD_MARKER: marker}, stdout=out, stderr=subprocess.STDOUT,
-                timeout=scaled(180), check=False)
-    finally:
-        if previous is None:
-            address_file.unlink(missing_ok=True)
-        else:
-            address_file.write_text(previous)
+    with log.open("w") as out, ray_address_file_kept():
+        started = subprocess.run(
+            _head_command(gcs_port, ray_dashboard_port, temp_dir),
+            env={**os.environ, HEAD_MARKER: marker, TEMP_MARKER: temp_dir},
+            stdout=out, stderr=subprocess.STDOUT, timeout=scaled(180), check=False)
     try:
         assert started.returncode == 0, f"`ray start --head` failed: {log.read_text()[-3000:]}"
         ray.init(address=f"127.0.0.1:{gcs_port}", log_to_driver=False,
@@ -181,16 +192,8 @@ def _stop(pids: list[int]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + grace
-        while grace and time.monotonic() < deadline and any(_alive(p) for p in pids):
+        while grace and time.monotonic() < deadline and any(process_alive(p) for p in pids):
             time.sleep(0.1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 @pytest.fixture(scope="session")
