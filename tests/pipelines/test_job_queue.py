@@ -140,7 +140,10 @@ async def test_limits_hold_jobs_queued_and_cancel_works_while_queued(queue_clien
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     # Lifting the limit does not bring a cancelled job back.
     await queue_client.put("/api/v1/job-limits", headers=admin, json={"limits": []})
-    await asyncio.sleep(2)
+    # A job submitted after the lift runs: the queue has been dealt out since.
+    after = await wait_job(queue_client, analyst, await _query_job(queue_client, analyst,
+                                                                   dataset))
+    assert after["status"] == "succeeded", after
     final = (await queue_client.get(f"/api/v1/jobs/{held}", headers=analyst)).json()
     assert final["status"] == "cancelled" and final["attempt"] == 0 and final["started_at"] is None
 

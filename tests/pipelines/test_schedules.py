@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from cluster.migrate import upgrade
 from cluster.models import Job, Role, Schedule, utcnow
 from tests.conftest import Users, bearer
 from tests.pipelines.conftest import upload, wait_job
+from tests.waiting import async_wait_for
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -52,7 +52,32 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-async def test_interval_schedule_fires_on_time_and_pauses(ray_client, analyst):
+async def _wait_runs(client: httpx.AsyncClient, headers: dict[str, str], schedule_id: str,
+                     at_least: int) -> list[dict[str, Any]]:
+    return await async_wait_for(lambda: _runs(client, headers, schedule_id),
+                                lambda runs: len(runs) >= at_least, timeout_s=60,
+                                what=f"{at_least} runs of schedule {schedule_id}",
+                                interval_s=0.5)
+
+
+def _scheduler(settings: Any) -> Any:
+    import ray
+
+    from actors import names
+
+    return ray.get_actor(names.SCHEDULER, namespace=settings.actor_namespace)
+
+
+async def _ticks_pass(settings: Any, ticks: int) -> None:
+    """Wait until the scheduler has begun `ticks` more ticks (one a second): every tick
+    before the last has then run to its end, with whatever it fired."""
+    scheduler = _scheduler(settings)
+    start = (await scheduler.state.remote())["ticks"]
+    await async_wait_for(scheduler.state.remote, lambda s: s["ticks"] >= start + ticks,
+                         timeout_s=30, what=f"{ticks} scheduler ticks", interval_s=0.2)
+
+
+async def test_interval_schedule_fires_on_time_and_pauses(ray_client, analyst, ray_settings):
     dataset = await _dataset(ray_client, analyst, "ticks")
     # The runner pool starts with the first job (its imports take seconds on 2 busy
     # cores): start it first, so "on time" measures the scheduler and the queue.
@@ -67,10 +92,7 @@ async def test_interval_schedule_fires_on_time_and_pauses(ray_client, analyst):
     upcoming = [_at(t) for t in schedule["upcoming"]]
     assert len(upcoming) == 5 and all(
         (b - a) == timedelta(seconds=3) for a, b in itertools.pairwise(upcoming))
-    deadline = time.monotonic() + 60
-    while len(runs := await _runs(ray_client, analyst, schedule["id"])) < 3:
-        assert time.monotonic() < deadline, runs
-        await asyncio.sleep(0.5)
+    runs = await _wait_runs(ray_client, analyst, schedule["id"], 3)
     done = [await wait_job(ray_client, analyst, r["id"]) for r in runs[:3]]
     assert all(j["status"] == "succeeded" and j["kind"] == "profile" for j in done)
     due = [_at(j["scheduled_for"]) for j in done]
@@ -82,9 +104,9 @@ async def test_interval_schedule_fires_on_time_and_pauses(ray_client, analyst):
     paused = await ray_client.patch(f"/api/v1/schedules/{schedule['id']}", headers=analyst,
                                     json={"paused": True})
     assert paused.status_code == 200 and paused.json()["upcoming"] == []
-    await asyncio.sleep(1.5)  # a run already being fired may still land
+    await _ticks_pass(ray_settings, 2)  # a run the tick was firing as it paused lands
     count = len(await _runs(ray_client, analyst, schedule["id"]))
-    await asyncio.sleep(4)
+    await _ticks_pass(ray_settings, 5)  # more than one 3 s interval of ticks
     assert len(await _runs(ray_client, analyst, schedule["id"])) == count
     resumed = await ray_client.patch(f"/api/v1/schedules/{schedule['id']}", headers=analyst,
                                      json={"paused": False})
@@ -95,7 +117,7 @@ async def test_interval_schedule_fires_on_time_and_pauses(ray_client, analyst):
                                     headers=analyst)).status_code == 204
 
 
-async def test_missed_runs_are_skipped_or_run_once(ray_client, analyst, db):
+async def test_missed_runs_are_skipped_or_run_once(ray_client, analyst, db, ray_settings):
     await _dataset(ray_client, analyst, "missed")
     ids = {}
     for policy in ("skip", "run_once"):
@@ -109,11 +131,8 @@ async def test_missed_runs_are_skipped_or_run_once(ray_client, analyst, db):
         await session.execute(update(Schedule).values(
             next_run_at=utcnow().replace(second=0, microsecond=0) - timedelta(minutes=10)))
         await session.commit()
-    deadline = time.monotonic() + 30
-    while not await _runs(ray_client, analyst, ids["run_once"]):
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.5)
-    await asyncio.sleep(2)
+    await _wait_runs(ray_client, analyst, ids["run_once"], 1)
+    await _ticks_pass(ray_settings, 2)  # the ticks after the one that fired fire nothing
     assert len(await _runs(ray_client, analyst, ids["run_once"])) == 1
     assert await _runs(ray_client, analyst, ids["skip"]) == []
     async with db() as session:
@@ -138,10 +157,7 @@ async def test_forbid_skips_while_a_run_is_active_and_replace_cancels_it(ray_cli
     by_name = {s["name"]: s["id"] for s in schedules}
     # Wait for three replace fires (once a second when the machine is quiet; a busy CI
     # machine has been seen to fire twice in five seconds), then check forbid fired once.
-    deadline = time.monotonic() + 60
-    while len(replace := await _runs(ray_client, analyst, by_name["busy-replace"])) < 3:
-        assert time.monotonic() < deadline, replace
-        await asyncio.sleep(0.5)
+    await _wait_runs(ray_client, analyst, by_name["busy-replace"], 3)
     forbid = await _runs(ray_client, analyst, by_name["busy-forbid"])
     replace = await _runs(ray_client, analyst, by_name["busy-replace"])
     assert len(forbid) == 1 and forbid[0]["status"] == "queued"  # later runs were skipped
@@ -197,35 +213,29 @@ async def test_schedule_validation_and_ownership(ray_client, analyst, db):
 
 async def test_scheduler_killed_by_pid_fires_each_run_once(ray_client, analyst, db,
                                                            ray_settings):
-    import ray
-
-    from actors import names
-
     await _dataset(ray_client, analyst, "steady")
     created = await ray_client.post("/api/v1/schedules", headers=analyst, json={
         "name": "steady", "kind": "profile", "target": {"dataset": "steady"},
         "interval_s": 1, "concurrency_policy": "allow"})
     assert created.status_code == 201
     sid = created.json()["id"]
-    await asyncio.sleep(3)
-    scheduler = ray.get_actor(names.SCHEDULER, namespace=ray_settings.actor_namespace)
+    await _wait_runs(ray_client, analyst, sid, 2)
+    scheduler = _scheduler(ray_settings)
     for _ in range(2):
         state = await scheduler.state.remote()
         os.kill(state["pid"], 9)
-        await asyncio.sleep(0.5)
+
         # Ray restarts it, and its loop starts with it: nothing has to tell it to go on.
-        deadline = time.monotonic() + 60
-        while True:
+        async def restarted(before: int = state["pid"]) -> bool:
             try:
-                restarted = await asyncio.wait_for(scheduler.state.remote(), 30)
-                if restarted["pid"] != state["pid"]:
-                    break
-            except Exception:
-                pass
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.5)
-        await asyncio.sleep(3)
-        assert (await scheduler.state.remote())["ticks"] >= 2
+                now = await asyncio.wait_for(scheduler.state.remote(), 30)
+            except Exception:  # still down, or being restarted
+                return False
+            return bool(now["pid"] != before and now["ticks"] >= 2)
+
+        await async_wait_for(restarted, timeout_s=60, what="the scheduler to restart and tick",
+                             interval_s=0.5)
+    await _wait_runs(ray_client, analyst, sid, 5)
     # Two schedulers racing on the same due time: one fires, the other finds it moved on.
     async with db() as session:
         schedule = await session.get(Schedule, __import__("uuid").UUID(sid))
