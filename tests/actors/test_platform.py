@@ -58,3 +58,30 @@ async def test_snapshot_aggregates_replicas_and_publishes_each_interval():
     await asyncio.sleep(0.7)
     await metrics.stop()
     assert len(published) >= 2 and published[0]["type"] == "metrics"
+
+
+def test_replica_counts_are_asked_of_serve_once_per_period(monkeypatch):
+    """serve.status() is a call to the Serve controller: the aggregator, which snapshots
+    every second, asks it once per REPLICAS_EVERY_S and reuses the answer in between."""
+    from types import SimpleNamespace
+
+    from actors import platform
+
+    asked: list[float] = []
+    now = [1000.0]
+
+    def serve_replicas() -> dict[str, int]:
+        asked.append(now[0])
+        return {"ApiIngress": len(asked)}
+
+    monkeypatch.setattr(platform, "serve_replicas", serve_replicas)
+    monkeypatch.setattr(platform, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    metrics = PlatformMetrics(lambda event: asyncio.sleep(0))
+    seen = []
+    for _ in range(12):  # one snapshot a second for 12 s
+        seen.append(metrics._replica_counts()["ApiIngress"])
+        now[0] += 1.0
+    period = int(platform.REPLICAS_EVERY_S)
+    assert asked == [1000.0 + i * period for i in range(len(asked))]
+    assert len(asked) == -(-12 // period)
+    assert seen == [1 + i // period for i in range(12)]
