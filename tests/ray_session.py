@@ -120,8 +120,8 @@ def _head_command(gcs_port: int, dashboard_port: int, temp_dir: str) -> list[str
 def ray_address_file_kept() -> Iterator[None]:
     """`ray start` records its cluster in /tmp/ray/ray_current_cluster, where a later
     `ray.init()` on this machine (a developer's, the next test session's) would look for a
-    cluster to join: put back what was there. Held under a lock: pytest-xdist workers start
-    their heads at the same time."""
+    cluster to join: put back what was there. Held under a lock: two test sessions on one
+    machine may start heads (or nodes) at the same time."""
     import fcntl
 
     from ray._common.utils import get_ray_address_file

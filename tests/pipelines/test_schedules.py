@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ray.exceptions import RayActorError
 from sqlalchemy import select, update
 
 from cluster.catalog import schedules as catalog_schedules
@@ -226,15 +227,11 @@ async def test_scheduler_killed_by_pid_fires_each_run_once(ray_client, analyst, 
         os.kill(state["pid"], 9)
 
         # Ray restarts it, and its loop starts with it: nothing has to tell it to go on.
-        async def restarted(before: int = state["pid"]) -> bool:
-            try:
-                now = await asyncio.wait_for(scheduler.state.remote(), 30)
-            except Exception:  # still down, or being restarted
-                return False
-            return bool(now["pid"] != before and now["ticks"] >= 2)
-
-        await async_wait_for(restarted, timeout_s=60, what="the scheduler to restart and tick",
-                             interval_s=0.5)
+        await async_wait_for(
+            lambda: asyncio.wait_for(scheduler.state.remote(), 30),
+            lambda now, before=state["pid"]: now["pid"] != before and now["ticks"] >= 2,
+            timeout_s=60, what="the scheduler to restart and tick", interval_s=0.5,
+            retry_on=(RayActorError, TimeoutError))  # still down, or being restarted
     await _wait_runs(ray_client, analyst, sid, 5)
     # Two schedulers racing on the same due time: one fires, the other finds it moved on.
     async with db() as session:
