@@ -72,7 +72,8 @@ def worker_node(log_dir: Path, num_cpus: int = 2,
            f"--dashboard-agent-grpc-port={free_port()}",
            f"--metrics-export-port={free_port()}",
            f"--runtime-env-agent-port={free_port()}",
-           "--min-worker-port=0", "--max-worker-port=0", "--disable-usage-stats"]
+           "--min-worker-port=0", "--max-worker-port=0", "--disable-usage-stats",
+           "--include-log-monitor=False"]  # as the head (tests/ray_session.py)
     if resources:
         cmd.append(f"--resources={json.dumps(resources)}")
     with log.open("w") as out, ray_address_file_kept():
