@@ -251,6 +251,10 @@ class JobRunner:
                         cancelled.set()
                         logs.line("helio: the job was cancelled")
                         break
+            if reason is None and cancelled.is_set():
+                # The handler noticed the cancel itself (at a progress call) and returned, but
+                # the thread doing its work may still be inside a library call: leave too.
+                reason = "cancelled"
             if reason is not None:
                 # Give the handler a moment to clean up its staging files, then leave: the
                 # work may go on inside a library call, and only a fresh process stops it.

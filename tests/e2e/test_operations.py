@@ -3,7 +3,8 @@
 
 - a worker node holding an ingress replica dies: the app keeps answering;
 - one ingress replica is killed: <= 1% of requests fail, none after 10 s;
-- `helio deploy` rolls out a changed config (every replica replaced): zero failed requests.
+- `helio deploy` rolls out a changed config (every replica replaced) to two ingress
+  replicas: zero failed requests.
 """
 
 from __future__ import annotations
@@ -230,14 +231,19 @@ async def test_killing_one_ingress_replica(helio_app, serve_http_port, app_setti
 
 async def test_helio_deploy_rolls_out_a_changed_config_without_failed_requests(
         helio_app, serve_http_port, ray_dashboard_port, app_settings, db, tmp_path):
+    """Two ingress replicas, as an operator who wants zero-downtime deploys runs them: Serve
+    replaces replicas one at a time, so one old replica answers while a new one starts. With
+    a single replica requests wait at the proxy for its successor's start-up, which on a
+    loaded 2-core machine took over the client's 30 s (two ReadTimeouts in one run)."""
     base = f"http://127.0.0.1:{serve_http_port}"
-    helio_app(helio_config(serve_http_port, app_settings))
+    helio_app(helio_config(serve_http_port, app_settings, num_replicas=2))
     before = replica_ids()
     load = Load(base, await _admin_token(db, base))
 
     # The change: new application args (so every deployment gets a new version and every
     # replica is replaced), and new batching for the predictor.
-    changed = helio_config(serve_http_port, {**app_settings, "log_level": "WARNING"})
+    changed = helio_config(serve_http_port, {**app_settings, "log_level": "WARNING"},
+                           num_replicas=2)
     for deployment in changed["applications"][0]["deployments"]:
         if deployment["name"] == "TabularPredictor":
             deployment["user_config"] = {"max_batch_size": 32, "batch_wait_timeout_s": 0.004}

@@ -20,10 +20,12 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
+from cluster.local_ray import process_alive
 from cluster.migrate import upgrade
 from cluster.models import Role
 from tests.conftest import Users, bearer
 from tests.pipelines.conftest import start_pipeline, upload, wait_job
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -89,12 +91,16 @@ async def test_cancel_mid_write_publishes_nothing(ray_client, analyst, tmp_path,
         {"op": "dedupe", "columns": ["id"]}], "sink": {"dataset": "big_out"},
         "plan": "distributed"}
     job_id = await start_pipeline(ray_client, analyst, "slow", spec)
-    await wait_job(ray_client, analyst, job_id, until={"running"})
+    running = await wait_job(ray_client, analyst, job_id, until={"running"})
     cancelled = await ray_client.post(f"/api/v1/jobs/{job_id}/cancel", headers=analyst)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert (await ray_client.post(f"/api/v1/jobs/{job_id}/cancel",
                                   headers=analyst)).status_code == 409
-    await asyncio.sleep(3)  # the runner notices within a second and leaves
+    # The runner notices (at its heartbeat, or the handler at a progress call), lets the
+    # handler clean up, and leaves either way: its work may go on inside a library call.
+    runner_pid = int(running["attempts"][0]["pid"])
+    await asyncio.to_thread(wait_for, lambda: not process_alive(runner_pid), timeout_s=60,
+                            what=f"the cancelled job's runner (pid {runner_pid}) to leave")
     assert await _versions(ray_client, analyst, "big_out") == []
     # The cancelled attempt's runner left (it cannot stop a library call halfway) and was
     # started again; the half-written staging files are not a version.
